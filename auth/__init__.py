@@ -1,0 +1,45 @@
+"""securemq.auth: ZAP authentication (pyzmq-compatible), with pluggable policies.
+
+Built only on securemq's public, pyzmq-compatible API: it also runs on a pyzmq context.
+"""
+
+from .base import CURVE_ALLOW_ANY, Authenticator
+from .certs import create_certificates, load_certificate, load_certificates
+from .handler import AuditRecord, ZapHandler, decide
+from .policies import (
+    AddressPolicy,
+    Chain,
+    CurveAllowAny,
+    CurveCallback,
+    CurveKeyDirectory,
+    Decision,
+    NullAllowAll,
+    PerDomain,
+    PlainPasswords,
+    Policy,
+    ZapRequest,
+)
+from .thread import ThreadAuthenticator
+
+__all__ = [
+    "CURVE_ALLOW_ANY",
+    "AddressPolicy",
+    "AuditRecord",
+    "Authenticator",
+    "Chain",
+    "CurveAllowAny",
+    "CurveCallback",
+    "CurveKeyDirectory",
+    "Decision",
+    "NullAllowAll",
+    "PerDomain",
+    "PlainPasswords",
+    "Policy",
+    "ThreadAuthenticator",
+    "ZapHandler",
+    "ZapRequest",
+    "create_certificates",
+    "decide",
+    "load_certificate",
+    "load_certificates",
+]

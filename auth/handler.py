@@ -1,0 +1,276 @@
+"""The ZAP handler: ``decide(frames) -> reply frames`` (pure) and the serve loop.
+
+How this works
+--------------
+``ZapHandler.decide`` takes the frames a REP socket receives on ``inproc://zeromq.zap.01``
+(RFC 27, without the delimiter), parses them into a ``ZapRequest``, asks the policy, fills in
+the mechanism's default user id, writes one audit record, and returns the six reply frames
+(version, request id, status, text, user id, metadata). No sockets are involved, so it is
+tested directly. Failures never escape: a malformed request gets 400, an exception inside a
+policy gets 500 "Internal error" (logged), a request too broken to answer gets ``None``.
+
+``serve`` runs the loop on a socket with the pyzmq API (``poll``, ``recv_multipart``,
+``send_multipart``) until a ``threading.Event`` is set, polling with a short timeout so a stop
+request is seen promptly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import struct
+import threading
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from securemq import z85
+from securemq.constants import POLLIN
+
+from .policies import (
+    ZAP_VERSION,
+    Decision,
+    MalformedZapRequest,
+    Policy,
+    PolicyResult,
+    ZapRequest,
+)
+
+__all__ = ["AuditRecord", "ZapHandler", "decide", "encode_metadata", "reply_frames"]
+
+AUDIT_LOGGER = "securemq.auth"
+_NAME_CHARS = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.+")
+_FALLBACK_REPLY = [ZAP_VERSION, b"", b"400", b"Malformed request", b"", b""]
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One authentication decision. ``principal`` is the username or Z85 key, never a secret."""
+
+    time: float
+    domain: str
+    mechanism: str
+    address: str
+    principal: str | None
+    status: int
+    reason: str
+    policy: str
+    user_id: str
+
+
+def encode_metadata(metadata: Mapping[str, bytes | str], encoding: str = "utf-8") -> bytes:
+    """ZAP metadata in ZMTP property form: name-length(1) name value-length(4 BE) value."""
+    out = bytearray()
+    for name, value in metadata.items():
+        raw = name.encode("ascii", "replace")
+        if not 0 < len(raw) < 256 or not set(raw) <= _NAME_CHARS:
+            raise ValueError(f"ZAP reply: invalid metadata property name {name!r}")
+        data = value.encode(encoding) if isinstance(value, str) else bytes(value)
+        out += bytes((len(raw),)) + raw + struct.pack(">I", len(data)) + data
+    return bytes(out)
+
+
+def reply_frames(request_id: bytes, decision: Decision, encoding: str = "utf-8") -> list[bytes]:
+    """The six frames a REP socket sends back (the delimiter is added by REP)."""
+    allowed = decision.status == 200
+    user_id = (decision.user_id or "") if allowed else ""
+    metadata = encode_metadata(decision.metadata, encoding) if allowed else b""
+    return [
+        ZAP_VERSION,
+        request_id,
+        str(decision.status).encode("ascii"),
+        decision.text.encode(encoding, "replace"),
+        user_id.encode(encoding, "replace"),
+        metadata,
+    ]
+
+
+def _default_curve_user_id(key: bytes) -> str:
+    return z85.encode(key).decode("ascii")
+
+
+async def _complete(pending: Awaitable[Decision | None]) -> Decision | None:
+    return await pending
+
+
+class ZapHandler:
+    """Turn ZAP requests into replies with a policy; audit every decision.
+
+    ``curve_user_id(raw_key) -> str`` gives the user id of an accepted CURVE client when the
+    policy did not set one (default: the Z85 key, as pyzmq). ``on_decision`` receives every
+    ``AuditRecord``; records are also logged to ``log`` (default logger "securemq.auth"): INFO for
+    200, WARNING otherwise.
+    """
+
+    def __init__(
+        self,
+        policy: Policy,
+        *,
+        encoding: str = "utf-8",
+        curve_user_id: Callable[[bytes], str] = _default_curve_user_id,
+        on_decision: Callable[[AuditRecord], None] | None = None,
+        log: logging.Logger | None = None,
+    ) -> None:
+        self.policy = policy
+        self.encoding = encoding
+        self.curve_user_id = curve_user_id
+        self.on_decision = on_decision
+        self.log = log or logging.getLogger(AUDIT_LOGGER)
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- the decision, in three steps shared by the sync and async paths -------------------
+
+    def _begin(
+        self, frames: Sequence[bytes]
+    ) -> tuple[ZapRequest, PolicyResult | BaseException] | list[bytes] | None:
+        try:
+            request = ZapRequest.from_frames(frames, self.encoding)
+        except MalformedZapRequest as exc:
+            self.log.warning("ZAP handler: malformed request: %s", exc)
+            if exc.request_id is None:
+                return None
+            return reply_frames(exc.request_id, Decision.deny("parser", "Malformed request"))
+        try:
+            return request, self.policy(request)
+        except Exception as exc:
+            return request, exc
+
+    def _finish(self, request: ZapRequest, outcome: object) -> list[bytes]:
+        if isinstance(outcome, BaseException):
+            self.log.error(
+                "ZAP handler: policy raised %s while deciding a %s request from %s",
+                type(outcome).__name__,
+                request.mechanism,
+                request.address,
+                exc_info=outcome,
+            )
+            decision = Decision(500, "Internal error", policy=_policy_name(self.policy))
+        elif isinstance(outcome, Decision):
+            decision = outcome
+        elif outcome is None:
+            decision = Decision.deny("default", "No access")
+        else:
+            self.log.error("ZAP handler: policy returned %r, not a Decision", type(outcome))
+            decision = Decision(500, "Internal error", policy=_policy_name(self.policy))
+        if decision.allowed and decision.user_id is None:
+            try:
+                decision = _with_user_id(decision, self._default_user_id(request))
+            except Exception as exc:
+                return self._finish(request, exc)
+        try:
+            frames = reply_frames(request.request_id, decision, self.encoding)
+        except ValueError as exc:
+            return self._finish(request, exc)
+        self._audit(request, decision)
+        return frames
+
+    def _default_user_id(self, request: ZapRequest) -> str:
+        if request.mechanism == "CURVE" and request.client_key is not None:
+            return self.curve_user_id(request.client_key)
+        if request.mechanism in ("PLAIN", "GSSAPI"):
+            return request.principal or ""
+        return "anonymous"
+
+    def _audit(self, request: ZapRequest, decision: Decision) -> None:
+        record = AuditRecord(
+            time=time.time(),
+            domain=request.domain,
+            mechanism=request.mechanism,
+            address=request.address,
+            principal=request.principal,
+            status=decision.status,
+            reason=decision.text,
+            policy=decision.policy,
+            user_id=(decision.user_id or "") if decision.allowed else "",
+        )
+        self.log.log(
+            logging.INFO if decision.allowed else logging.WARNING,
+            "ZAP %s: status=%d reason=%r domain=%r mechanism=%s address=%s principal=%s policy=%s",
+            "accepted" if decision.allowed else "refused",
+            record.status,
+            record.reason,
+            record.domain,
+            record.mechanism,
+            record.address,
+            record.principal,
+            record.policy,
+            extra={"zap_audit": asdict(record)},
+        )
+        if self.on_decision is not None:
+            try:
+                self.on_decision(record)
+            except Exception:
+                self.log.exception("ZAP handler: on_decision callback failed")
+
+    # -- public entry points -----------------------------------------------------------------
+
+    def decide(self, frames: Sequence[bytes]) -> list[bytes] | None:
+        """Reply frames for one request (``None``: too malformed to answer).
+
+        An async policy is run to completion on a private event loop: do not call this from
+        inside a running loop (use ``decide_async`` there).
+        """
+        started = self._begin(frames)
+        if not isinstance(started, tuple):
+            return started
+        request, outcome = started
+        if inspect.isawaitable(outcome):
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+            try:
+                outcome = self._loop.run_until_complete(_complete(outcome))
+            except Exception as exc:
+                outcome = exc
+        return self._finish(request, outcome)
+
+    async def decide_async(self, frames: Sequence[bytes]) -> list[bytes] | None:
+        """``decide`` for asyncio runners: async policies are awaited on the running loop."""
+        started = self._begin(frames)
+        if not isinstance(started, tuple):
+            return started
+        request, outcome = started
+        if inspect.isawaitable(outcome):
+            try:
+                outcome = await outcome
+            except Exception as exc:
+                outcome = exc
+        return self._finish(request, outcome)
+
+    def close(self) -> None:
+        if self._loop is not None:
+            self._loop.close()
+            self._loop = None
+
+    def serve(self, socket: Any, stop: threading.Event, poll_ms: int = 100) -> None:
+        """Answer requests on a bound REP ``socket`` until ``stop`` is set or the socket fails."""
+        try:
+            while not stop.is_set():
+                if not socket.poll(poll_ms, POLLIN):
+                    continue
+                frames = socket.recv_multipart()
+                reply = self.decide(frames)
+                socket.send_multipart(reply if reply is not None else _FALLBACK_REPLY)
+        except Exception as exc:
+            if not stop.is_set():
+                self.log.error("ZAP handler: socket failed, handler stopping: %s", exc)
+        finally:
+            self.close()
+
+
+def _with_user_id(decision: Decision, user_id: str) -> Decision:
+    return Decision(decision.status, decision.text, user_id, decision.metadata, decision.policy)
+
+
+def _policy_name(policy: object) -> str:
+    return str(getattr(policy, "name", None) or type(policy).__name__)
+
+
+def decide(frames: Sequence[bytes], policy: Policy, **options: Any) -> list[bytes] | None:
+    """One-shot ``ZapHandler(policy, **options).decide(frames)``."""
+    handler = ZapHandler(policy, **options)
+    try:
+        return handler.decide(frames)
+    finally:
+        handler.close()

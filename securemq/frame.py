@@ -1,0 +1,77 @@
+"""Frame: one message part with its MORE flag and the connection's message properties."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .constants import Errno, MessageOption
+from .error import ZMQError
+
+_EMPTY: dict[str, bytes] = {}
+
+
+class Frame:
+    """pyzmq's zmq.Frame: ``bytes``/``buffer``, ``more``, ``get(property)``."""
+
+    __slots__ = ("_bytes", "more", "_properties", "tracker")
+
+    def __init__(
+        self,
+        data: bytes | bytearray | memoryview | str = b"",
+        *,
+        more: bool = False,
+        properties: dict[str, bytes] | None = None,
+        copy: bool = True,
+        track: bool = False,
+    ) -> None:
+        if isinstance(data, str):
+            raise TypeError("Frame: str is not allowed, encode it first")
+        self._bytes = bytes(data)
+        self.more = more
+        self._properties = properties if properties is not None else _EMPTY
+        self.tracker = None
+
+    @property
+    def bytes(self) -> bytes:
+        return self._bytes
+
+    @property
+    def buffer(self) -> memoryview:
+        return memoryview(self._bytes)
+
+    def __bytes__(self) -> bytes:
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._bytes)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Frame):
+            return self._bytes == other._bytes
+        if isinstance(other, bytes | bytearray | memoryview):
+            return self._bytes == bytes(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._bytes)
+
+    def __repr__(self) -> str:
+        return f"<securemq.Frame({self._bytes[:32]!r}{'...' if len(self._bytes) > 32 else ''})>"
+
+    def get(self, option: int | str) -> Any:
+        """A message property by name (str), or MORE by option number, like pyzmq."""
+        if isinstance(option, int):
+            if option == MessageOption.MORE:
+                return int(self.more)
+            raise ZMQError(Errno.EINVAL, f"Frame.get({option}): unsupported option")
+        folded = option.lower()
+        for key, value in self._properties.items():
+            if key.lower() == folded:
+                return value.decode("utf-8", "replace")
+        raise ZMQError(Errno.EINVAL, f"Frame.get({option!r}): no such message property")
+
+    def __getitem__(self, key: int | str) -> Any:
+        return self.get(key)
+
+
+Message = Frame

@@ -1,0 +1,404 @@
+"""One ZMTP connection over an OS stream socket, driven by the reactor thread.
+
+How this works: the engine owns a non-blocking OS socket and a sans-IO ``ZmtpConnection``. Reads
+take large chunks and feed them to the connection; the events it returns are acted on here
+(handshake done -> the owner attaches a Peer; messages -> the Peer's inbound pipe, in batches;
+ZAP request -> an inproc exchange with the handler socket; failure -> monitor event and close).
+Writes drain the Peer's outbound pipe in batches into the connection and send every pending
+buffer with one ``sendmsg``. When the inbound pipe is full the engine stops reading (the kernel
+buffers, then TCP flow control, push back on the peer); when the OS socket cannot take more the
+engine stops draining the outbound pipe (so the sender meets its HWM).
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import socket
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+from ..constants import Event, ProtocolError
+from ..pipe import Message, Peer, Pipe
+from ..zmtp import events as ev
+from ..zmtp.connection import ZmtpConnection
+from ..zmtp.errors import NoDetailFailure, PeerClosed, ProtocolViolation, ZmtpError
+from ..zmtp.mechanisms.base import Mechanism
+from ..zmtp.zap import decode_reply
+
+if TYPE_CHECKING:
+    from .reactor import Reactor, Timer
+
+log = logging.getLogger("securemq.io")
+
+READ_SIZE = 1 << 18
+WRITE_BATCH = 4096
+
+
+class EngineOwner(Protocol):
+    """What an engine needs from its socket (implemented by securemq.socket.Socket)."""
+
+    def _engine_ready(self, engine: StreamEngine) -> Peer | None: ...
+    def _engine_closed(self, engine: StreamEngine, error: ZmtpError | None) -> None: ...
+    def _monitor_event(self, event: int, value: int, endpoint: str) -> None: ...
+    def _zap_handler_attach(self, peer: Peer) -> bool: ...
+    def _zap_handler_detach(self, peer: Peer) -> None: ...
+
+
+class StreamEngine:
+    def __init__(
+        self,
+        reactor: Reactor,
+        sock: socket.socket,
+        owner: EngineOwner,
+        mechanism: Mechanism,
+        *,
+        socket_type: int,
+        endpoint: str,
+        peer_address: str,
+        max_message_size: int,
+        handshake_ivl_ms: int,
+        heartbeat_ivl_ms: int,
+        heartbeat_timeout_ms: int,
+        heartbeat_ttl_ms: int,
+        zap_domain: bytes,
+        routing_id: bytes,
+        on_closed: Callable[[StreamEngine, ZmtpError | None], None] | None = None,
+    ) -> None:
+        self.reactor = reactor
+        self.sock = sock
+        self.owner = owner
+        self.endpoint = endpoint
+        self.peer_address = peer_address
+        self.conn = ZmtpConnection(
+            socket_type=socket_type, mechanism=mechanism, max_message_size=max_message_size
+        )
+        self.mechanism = mechanism
+        self.peer: Peer | None = None
+        self.ready = False
+        self.closed = False
+        self.lingering = False
+        self.linger_deadline = 0.0
+        self._on_closed = on_closed
+        self._out: list[bytes | memoryview] = []
+        self._reading = True
+        self._writing = False
+        self._backlog: list[Message] = []
+        self._flush_scheduled = False
+        self._zap_domain = zap_domain
+        self._routing_id = routing_id
+        self._zap_peer: Peer | None = None
+        self._zap_reply_scheduled = False
+        self._heartbeat_ivl = heartbeat_ivl_ms / 1000.0
+        self._heartbeat_timeout = (
+            heartbeat_timeout_ms if heartbeat_timeout_ms >= 0 else heartbeat_ivl_ms
+        ) / 1000.0
+        self._heartbeat_ttl_ms = heartbeat_ttl_ms
+        self._last_rx = time.monotonic()
+        self._peer_ttl = 0.0
+        self._timers: list[Timer] = []
+        if handshake_ivl_ms > 0:
+            self._timers.append(
+                reactor.call_later(handshake_ivl_ms / 1000.0, self._handshake_timeout)
+            )
+        self._update_registration()
+        self._write_out()
+
+    # -- registration -----------------------------------------------------------------------
+    def _update_registration(self) -> None:
+        if self.closed:
+            return
+        self.reactor.set_handlers(
+            self.sock,
+            self._on_readable if self._reading else None,
+            self._on_writable if self._writing else None,
+        )
+
+    # -- reading ----------------------------------------------------------------------------
+    def _on_readable(self) -> None:
+        try:
+            data = self.sock.recv(READ_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            self._fail(PeerClosed(f"ZMTP: connection to {self.endpoint} lost: {exc.strerror}"))
+            return
+        self._last_rx = time.monotonic()
+        self._handle(self.conn.receive_data(data))
+        if not data and not self.closed:
+            self._fail(PeerClosed())
+
+    def _handle(self, events: list[ev.Event]) -> None:
+        for event in events:
+            if self.closed:
+                return
+            if isinstance(event, ev.MessagesReceived):
+                self._deliver(event.messages)
+            elif isinstance(event, ev.HandshakeComplete):
+                self._handshake_complete(event)
+            elif isinstance(event, ev.ZapRequestNeeded):
+                self._zap_request(event)
+            elif isinstance(event, ev.PingReceived):
+                if event.ttl_ms > 0:
+                    self._peer_ttl = event.ttl_ms / 1000.0
+            elif isinstance(event, ev.ConnectionFailed):
+                self._fail(event.error, during_handshake=event.during_handshake)
+                return
+        self._write_out()
+
+    def _deliver(self, messages: list[Message]) -> None:
+        peer = self.peer
+        if peer is None:
+            return
+        if self._backlog:
+            self._backlog.extend(messages)
+            return
+        taken = peer.inbound.write_many(messages)
+        if taken < len(messages):
+            self._backlog = messages[taken:]
+            self._pause_reading()
+
+    def _pause_reading(self) -> None:
+        if self._reading:
+            self._reading = False
+            self._update_registration()
+
+    def resume_reading(self) -> None:
+        """Called (via call_soon) when the socket made room in the inbound pipe."""
+        if self.closed or self.peer is None:
+            return
+        if self._backlog:
+            taken = self.peer.inbound.write_many(self._backlog)
+            self._backlog = self._backlog[taken:]
+            if self._backlog:
+                return
+        if not self._reading:
+            self._reading = True
+            self._update_registration()
+
+    # -- handshake --------------------------------------------------------------------------
+    def _handshake_complete(self, event: ev.HandshakeComplete) -> None:
+        props: dict[str, bytes] = dict(event.peer_properties)
+        props.update(event.zap_properties)
+        props["Peer-Address"] = self.peer_address.encode()
+        props["User-Id"] = event.user_id
+        self.properties = props
+        self.peer_version = event.peer_version
+        self.user_id = event.user_id
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
+        self.ready = True
+        peer = self.owner._engine_ready(self)
+        if peer is None:
+            self.close()
+            return
+        self.peer = peer
+        peer.outbound.reader_wake = self._schedule_flush
+        reactor = self.reactor
+        peer.inbound.writer_wake = lambda: reactor.call_soon(self.resume_reading)
+        self.owner._monitor_event(Event.HANDSHAKE_SUCCEEDED, 0, self.endpoint)
+        if self._heartbeat_ivl > 0:
+            self._timers.append(reactor.call_later(self._heartbeat_ivl, self._heartbeat))
+        self._flush_outbound()
+
+    def _handshake_timeout(self) -> None:
+        if not self.ready and not self.closed:
+            self._fail(
+                NoDetailFailure(
+                    f"ZMTP: handshake with {self.endpoint} did not finish within HANDSHAKE_IVL",
+                    errno.ETIMEDOUT,
+                ),
+                during_handshake=True,
+            )
+
+    # -- heartbeats -------------------------------------------------------------------------
+    def _heartbeat(self) -> None:
+        if self.closed:
+            return
+        now = time.monotonic()
+        silent = now - self._last_rx
+        limit = self._heartbeat_timeout if self._heartbeat_timeout > 0 else self._heartbeat_ivl
+        if silent >= limit + self._heartbeat_ivl:
+            self._fail(PeerClosed(f"ZMTP: heartbeat timeout on {self.endpoint}"))
+            return
+        if self.conn.peer_version >= (3, 1):
+            self.conn.send_ping(self._heartbeat_ttl_ms)
+            self._write_out()
+        self._timers.append(self.reactor.call_later(self._heartbeat_ivl, self._heartbeat))
+        if self._peer_ttl > 0 and silent >= self._peer_ttl:
+            self._fail(PeerClosed(f"ZMTP: peer TTL expired on {self.endpoint}"))
+
+    # -- ZAP --------------------------------------------------------------------------------
+    def _zap_request(self, event: ev.ZapRequestNeeded) -> None:
+        requests = Pipe(0)
+        replies = Pipe(0)
+        engine_side = Peer(replies, requests)
+        handler_side = Peer(requests, replies, endpoint="zap")
+        reactor = self.reactor
+
+        def wake() -> None:
+            if not self._zap_reply_scheduled:
+                self._zap_reply_scheduled = True
+                reactor.call_soon(self._zap_reply)
+
+        replies.reader_wake = wake
+        self._zap_peer = engine_side
+        request = [
+            b"",
+            b"1.0",
+            b"1",
+            self._zap_domain,
+            self.peer_address.encode(),
+            self._routing_id,
+            event.mechanism,
+            *event.credentials,
+        ]
+        requests.force_write(request)
+        if not self.owner._zap_handler_attach(handler_side):
+            self._zap_peer = None
+            self._handle(
+                self.conn.zap_failed(
+                    NoDetailFailure("ZAP: no handler at inproc://zeromq.zap.01", errno.EFAULT)
+                )
+            )
+            return
+        engine_side.tag = handler_side
+
+    def _zap_reply(self) -> None:
+        self._zap_reply_scheduled = False
+        zap = self._zap_peer
+        if zap is None or self.closed:
+            return
+        msg = zap.inbound.read()
+        if msg is None:
+            if zap.inbound.closed:
+                self._zap_finished()
+                self._handle(
+                    self.conn.zap_failed(
+                        NoDetailFailure("ZAP: handler went away before replying", errno.EPIPE)
+                    )
+                )
+            return
+        self._zap_finished()
+        if not msg or msg[0] != b"":
+            error: ZmtpError = ProtocolViolation(
+                "ZAP: reply has no empty delimiter frame", ProtocolError.ZAP_MALFORMED_REPLY
+            )
+            self._handle(self.conn.zap_failed(error))
+            return
+        try:
+            reply = decode_reply(msg[1:], b"1")
+        except ZmtpError as exc:
+            self._handle(self.conn.zap_failed(exc))
+            return
+        self._handle(self.conn.zap_reply(reply))
+
+    def _zap_finished(self) -> None:
+        zap = self._zap_peer
+        self._zap_peer = None
+        if zap is not None and isinstance(zap.tag, Peer):
+            self.owner._zap_handler_detach(zap.tag)
+
+    # -- writing ----------------------------------------------------------------------------
+    def _schedule_flush(self) -> None:
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.reactor.call_soon(self._flush_outbound)
+
+    def _flush_outbound(self) -> None:
+        self._flush_scheduled = False
+        peer = self.peer
+        if self.closed or peer is None or not self.ready:
+            return
+        outbound = peer.outbound
+        while not self._out:
+            batch = outbound.read_many(WRITE_BATCH)
+            if not batch:
+                break
+            self.conn.send_messages(batch)
+            self._write_out()
+        if self.lingering and not self._out and not outbound.readable():
+            self.close()
+
+    def _write_out(self) -> None:
+        if self.closed:
+            return
+        if self.conn.wants_write():
+            self._out.extend(self.conn.data_to_send())
+        out = self._out
+        while out:
+            try:
+                sent = self.sock.sendmsg(out[:512])
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError as exc:
+                self._fail(PeerClosed(f"ZMTP: write to {self.endpoint} failed: {exc.strerror}"))
+                return
+            while sent:
+                head = out[0]
+                size = len(head)
+                if sent >= size:
+                    sent -= size
+                    out.pop(0)
+                else:
+                    out[0] = memoryview(head)[sent:]
+                    sent = 0
+        want_write = bool(out)
+        if want_write != self._writing:
+            self._writing = want_write
+            self._update_registration()
+
+    def _on_writable(self) -> None:
+        self._write_out()
+        if not self._out:
+            self._flush_outbound()
+
+    # -- closing ----------------------------------------------------------------------------
+    def _fail(self, error: ZmtpError, during_handshake: bool = False) -> None:
+        if self.closed:
+            return
+        if self.conn.wants_write():
+            # An ERROR command may be pending: one best-effort write, then close.
+            self._out.extend(self.conn.data_to_send())
+            try:
+                self.sock.sendmsg(self._out[:64])
+            except OSError:
+                pass
+        if during_handshake or not self.ready:
+            if not isinstance(error, PeerClosed):
+                self.owner._monitor_event(error.event, error.value, self.endpoint)
+        self._close(error)
+
+    def start_linger(self, linger_ms: int) -> None:
+        """The socket is closing: deliver what is queued (LINGER), then close."""
+        if self.closed:
+            return
+        if linger_ms == 0 or not self.ready:
+            self.close()
+            return
+        self.lingering = True
+        if linger_ms > 0:
+            self._timers.append(self.reactor.call_later(linger_ms / 1000.0, self.close))
+        self._flush_outbound()
+
+    def close(self) -> None:
+        self._close(None)
+
+    def _close(self, error: ZmtpError | None) -> None:
+        if self.closed:
+            return
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
+        self.reactor.set_handlers(self.sock, None, None)
+        self.closed = True
+        self._zap_finished()
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        if self._on_closed is not None:
+            self._on_closed(self, error)
+        self.owner._engine_closed(self, error)

@@ -1,0 +1,54 @@
+"""A bound tcp/ipc endpoint: accepts connections and hands each to its socket as an engine."""
+
+from __future__ import annotations
+
+import socket
+from typing import TYPE_CHECKING, Protocol
+
+from ..constants import Event
+from ..transports import ipc
+from ..transports.tcp import peer_address
+
+if TYPE_CHECKING:
+    from .reactor import Reactor
+
+
+class ListenerOwner(Protocol):
+    def _accepted(self, sock: socket.socket, listener: Listener, peer_addr: str) -> None: ...
+    def _monitor_event(self, event: int, value: int, endpoint: str) -> None: ...
+
+
+class Listener:
+    def __init__(
+        self, reactor: Reactor, sock: socket.socket, endpoint: str, owner: ListenerOwner
+    ) -> None:
+        self.reactor = reactor
+        self.sock = sock
+        self.endpoint = endpoint
+        self.owner = owner
+        self.closed = False
+        reactor.set_handlers(sock, self._on_readable, None)
+
+    def _on_readable(self) -> None:
+        for _ in range(64):
+            try:
+                conn, _ = self.sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                self.owner._monitor_event(Event.ACCEPT_FAILED, exc.errno or 0, self.endpoint)
+                return
+            conn.setblocking(False)
+            self.owner._monitor_event(Event.ACCEPTED, conn.fileno(), self.endpoint)
+            self.owner._accepted(conn, self, peer_address(conn))
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        fd = self.sock.fileno()
+        self.reactor.set_handlers(self.sock, None, None)
+        self.sock.close()
+        if self.endpoint.startswith("ipc://"):
+            ipc.cleanup(self.endpoint)
+        self.owner._monitor_event(Event.CLOSED, fd, self.endpoint)

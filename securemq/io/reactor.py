@@ -1,0 +1,178 @@
+"""The I/O thread of a Context.
+
+How this works: one daemon thread runs a ``selectors`` loop. Other threads never touch the
+selector or the objects it serves: they hand work over with ``call_soon`` (a deque of callables
+plus an eventfd that wakes the loop). Timers live in a heap and are only created and cancelled on
+the reactor thread. Handlers are plain callables registered per file object for read and/or
+write readiness.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import os
+import selectors
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger("securemq.io")
+
+Callback = Callable[[], None]
+
+
+class Timer:
+    __slots__ = ("deadline", "callback", "cancelled")
+
+    def __init__(self, deadline: float, callback: Callback) -> None:
+        self.deadline = deadline
+        self.callback = callback
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class Reactor:
+    def __init__(self, name: str = "securemq-io") -> None:
+        self._selector = selectors.DefaultSelector()
+        self._wake_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        self._wake_pending = False
+        self._calls: deque[Callback] = deque()
+        self._timers: list[tuple[float, int, Timer]] = []
+        self._seq = itertools.count()
+        self._handlers: dict[int, tuple[Any, Callback | None, Callback | None]] = {}
+        self._stopping = False
+        self._selector.register(self._wake_fd, selectors.EVENT_READ, None)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    # -- any thread -------------------------------------------------------------------------
+    def call_soon(self, callback: Callback) -> None:
+        self._calls.append(callback)
+        if not self._wake_pending:
+            self._wake_pending = True
+            try:
+                os.eventfd_write(self._wake_fd, 1)
+            except OSError:
+                pass
+
+    def in_reactor(self) -> bool:
+        return threading.current_thread() is self._thread
+
+    def run_sync(self, fn: Callable[[], Any], timeout: float | None = None) -> Any:
+        """Run ``fn`` on the reactor thread and return its result (or raise its exception)."""
+        if self.in_reactor():
+            return fn()
+        done = threading.Event()
+        box: dict[str, Any] = {}
+
+        def call() -> None:
+            try:
+                box["result"] = fn()
+            except BaseException as exc:
+                box["error"] = exc
+            finally:
+                done.set()
+
+        self.call_soon(call)
+        if not done.wait(timeout):
+            raise TimeoutError("securemq reactor did not answer")
+        if "error" in box:
+            raise box["error"]
+        return box.get("result")
+
+    def stop(self) -> None:
+        def halt() -> None:
+            self._stopping = True
+
+        self.call_soon(halt)
+        if not self.in_reactor():
+            self._thread.join(5)
+
+    # -- reactor thread only ----------------------------------------------------------------
+    def call_later(self, delay: float, callback: Callback) -> Timer:
+        timer = Timer(time.monotonic() + max(delay, 0.0), callback)
+        heapq.heappush(self._timers, (timer.deadline, next(self._seq), timer))
+        return timer
+
+    def set_handlers(
+        self, fileobj: Any, on_read: Callback | None, on_write: Callback | None
+    ) -> None:
+        """(Re)register a file object; None for both unregisters it."""
+        fd = fileobj if isinstance(fileobj, int) else fileobj.fileno()
+        events = (selectors.EVENT_READ if on_read else 0) | (
+            selectors.EVENT_WRITE if on_write else 0
+        )
+        known = fd in self._handlers
+        if not events:
+            if known:
+                del self._handlers[fd]
+                try:
+                    self._selector.unregister(fd)
+                except (KeyError, ValueError, OSError):
+                    pass
+            return
+        self._handlers[fd] = (fileobj, on_read, on_write)
+        if known:
+            self._selector.modify(fd, events, fd)
+        else:
+            self._selector.register(fd, events, fd)
+
+    def _run(self) -> None:
+        select = self._selector.select
+        handlers = self._handlers
+        calls = self._calls
+        while not self._stopping:
+            timeout: float | None = None
+            if calls:
+                timeout = 0
+            elif self._timers:
+                timeout = max(0.0, self._timers[0][0] - time.monotonic())
+            try:
+                ready = select(timeout)
+            except OSError:
+                ready = []
+            for key, mask in ready:
+                fd = key.data
+                if fd is None:
+                    self._wake_pending = False
+                    try:
+                        os.eventfd_read(self._wake_fd)
+                    except OSError:
+                        pass
+                    continue
+                entry = handlers.get(fd)
+                if entry is None:
+                    continue
+                _, on_read, on_write = entry
+                try:
+                    if mask & selectors.EVENT_WRITE and on_write is not None:
+                        on_write()
+                        entry2 = handlers.get(fd)
+                        on_read = entry2[1] if entry2 is not None else None
+                    if mask & selectors.EVENT_READ and on_read is not None:
+                        on_read()
+                except Exception:
+                    log.exception("securemq: I/O handler failed")
+            for _ in range(len(calls)):
+                callback = calls.popleft()
+                try:
+                    callback()
+                except Exception:
+                    log.exception("securemq: reactor call failed")
+            if self._timers:
+                now = time.monotonic()
+                while self._timers and self._timers[0][0] <= now:
+                    _, _, timer = heapq.heappop(self._timers)
+                    if not timer.cancelled:
+                        try:
+                            timer.callback()
+                        except Exception:
+                            log.exception("securemq: timer failed")
+        self._selector.close()
+        os.close(self._wake_fd)

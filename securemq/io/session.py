@@ -1,0 +1,55 @@
+"""Per-connection set-up: the mechanism a socket's options ask for, and the READY metadata."""
+
+from __future__ import annotations
+
+from ..constants import SocketType
+from ..options import SocketOptions
+from ..zmtp.compat import SOCKET_TYPE_NAMES
+from ..zmtp.mechanisms.base import Mechanism, ZapSettings
+
+_ANNOUNCES_IDENTITY = frozenset({SocketType.REQ, SocketType.DEALER, SocketType.ROUTER})
+
+
+def local_properties(options: SocketOptions) -> dict[str, bytes]:
+    props = {"Socket-Type": SOCKET_TYPE_NAMES[options.socket_type]}
+    if options.socket_type in _ANNOUNCES_IDENTITY:
+        props["Identity"] = options.routing_id
+    return props
+
+
+def make_mechanism(options: SocketOptions, zap: ZapSettings) -> Mechanism:
+    props = local_properties(options)
+    if options.mechanism == 1:
+        from ..zmtp.mechanisms.plain import PlainMechanism
+
+        if options.as_server:
+            return PlainMechanism(as_server=True, properties=props, zap=zap)
+        return PlainMechanism(
+            as_server=False,
+            properties=props,
+            zap=zap,
+            username=options.plain_username,
+            password=options.plain_password,
+        )
+    if options.mechanism == 2:
+        from ..zmtp.mechanisms.curve import CurveMechanism
+
+        if options.as_server:
+            return CurveMechanism(
+                as_server=True,
+                properties=props,
+                zap=zap,
+                public_key=options.curve_publickey or bytes(32),
+                secret_key=options.curve_secretkey or bytes(32),
+            )
+        return CurveMechanism(
+            as_server=False,
+            properties=props,
+            zap=zap,
+            public_key=options.curve_publickey or bytes(32),
+            secret_key=options.curve_secretkey or bytes(32),
+            server_key=options.curve_serverkey or bytes(32),
+        )
+    from ..zmtp.mechanisms.null import NullMechanism
+
+    return NullMechanism(as_server=options.as_server, properties=props, zap=zap)

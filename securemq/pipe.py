@@ -1,0 +1,208 @@
+"""Bounded one-way message queues between two threads, and the wake-ups that go with them.
+
+How this works: a ``Pipe`` carries whole messages (a list of frames) from one producer thread to
+one consumer thread. ``collections.deque`` append/popleft are atomic under the GIL, so the queue
+itself needs no lock. Wake-ups are edge-triggered to keep per-message cost low: the producer
+calls ``reader_wake`` only when it made the queue non-empty, the consumer calls ``writer_wake``
+only when it took the queue from full to not full. A waiter must clear its ``Waker``, then check
+the queue, then wait; a wake-up between the check and the wait is then never lost.
+
+A ``Peer`` is the socket's view of one connection: an inbound pipe it reads, an outbound pipe it
+writes, the peer's routing id and the properties ``Frame.get`` reports.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import deque
+from collections.abc import Callable
+
+Message = list[bytes]
+
+
+def _nothing() -> None:
+    return None
+
+
+class Waker:
+    """A level flag with an optional file descriptor that is readable while the flag is set.
+
+    ``wake()`` may be called from any thread; one thread waits. The fd (an eventfd, made on
+    demand) lets ``select``/``poll`` and asyncio loops watch a securemq socket like libzmq's
+    ZMQ_FD.
+    """
+
+    __slots__ = ("_event", "_fd", "_fd_set", "_lock")
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._fd = -1
+        self._fd_set = False
+
+    def wake(self) -> None:
+        self._event.set()
+        if self._fd >= 0 and not self._fd_set:
+            with self._lock:
+                if self._fd >= 0 and not self._fd_set:
+                    self._fd_set = True
+                    try:
+                        os.eventfd_write(self._fd, 1)
+                    except OSError:
+                        pass
+
+    def clear(self) -> None:
+        self._event.clear()
+        if self._fd_set:
+            with self._lock:
+                if self._fd_set:
+                    self._fd_set = False
+                    try:
+                        os.eventfd_read(self._fd)
+                    except OSError:
+                        pass
+
+    def wait(self, timeout: float | None) -> bool:
+        return self._event.wait(timeout)
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    def fileno(self) -> int:
+        """The eventfd, readable while woken (created on first use)."""
+        with self._lock:
+            if self._fd < 0:
+                self._fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+                if self._event.is_set():
+                    os.eventfd_write(self._fd, 1)
+                    self._fd_set = True
+            return self._fd
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
+                self._fd_set = False
+
+
+class Pipe:
+    """A bounded FIFO of whole messages; ``hwm`` 0 means unbounded."""
+
+    __slots__ = ("_queue", "hwm", "reader_wake", "writer_wake", "closed")
+
+    def __init__(self, hwm: int = 1000) -> None:
+        self._queue: deque[Message] = deque()
+        self.hwm = hwm
+        self.reader_wake: Callable[[], None] = _nothing
+        self.writer_wake: Callable[[], None] = _nothing
+        # The other end is gone: nothing more will be written (reads drain what is queued),
+        # and writes are refused.
+        self.closed = False
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    def writable(self) -> bool:
+        return not self.closed and (self.hwm <= 0 or len(self._queue) < self.hwm)
+
+    def readable(self) -> bool:
+        return bool(self._queue)
+
+    def write(self, msg: Message) -> bool:
+        """Queue one message unless the pipe is full; False means full (nothing queued)."""
+        queue = self._queue
+        if self.closed or 0 < self.hwm <= len(queue):
+            return False
+        queue.append(msg)
+        if len(queue) == 1:
+            self.reader_wake()
+        return True
+
+    def force_write(self, msg: Message) -> None:
+        """Queue past the HWM (subscriptions, handover); still wakes the reader."""
+        self._queue.append(msg)
+        if len(self._queue) == 1:
+            self.reader_wake()
+
+    def write_many(self, msgs: list[Message]) -> int:
+        """Queue as many as fit, in order; returns how many were taken."""
+        queue = self._queue
+        if self.closed:
+            return 0
+        was_empty = not queue
+        room = len(msgs) if self.hwm <= 0 else max(0, self.hwm - len(queue))
+        taken = min(room, len(msgs))
+        if taken:
+            queue.extend(msgs[:taken] if taken < len(msgs) else msgs)
+            if was_empty or len(queue) == taken:
+                self.reader_wake()
+        return taken
+
+    def read(self) -> Message | None:
+        queue = self._queue
+        if not queue:
+            return None
+        msg = queue.popleft()
+        if self.hwm > 0 and len(queue) == self.hwm - 1:
+            self.writer_wake()
+        return msg
+
+    def peek(self) -> Message | None:
+        queue = self._queue
+        return queue[0] if queue else None
+
+    def read_many(self, limit: int = 1 << 30) -> list[Message]:
+        """Take up to ``limit`` messages at once (the batch path of the I/O thread)."""
+        queue = self._queue
+        was_full = self.hwm > 0 and len(queue) >= self.hwm
+        out: list[Message] = []
+        popleft = queue.popleft
+        while queue and len(out) < limit:
+            out.append(popleft())
+        if out and (was_full or (self.hwm > 0 and len(queue) == self.hwm - 1)):
+            self.writer_wake()
+        return out
+
+    def clear(self) -> list[Message]:
+        """Drop everything queued (a peer went away); returns what was dropped."""
+        dropped = list(self._queue)
+        self._queue.clear()
+        if dropped:
+            self.writer_wake()
+        return dropped
+
+
+class Peer:
+    """One connection as a socket sees it.
+
+    ``inbound``: written by the connection, read by the socket. ``outbound``: written by the
+    socket, read by the connection. ``routing_id``: the peer's ROUTING_ID as announced in READY
+    (ROUTER may replace it with an auto id). ``properties``: message properties (peer metadata,
+    User-Id, Peer-Address, ZAP metadata) that frames received from this peer carry.
+    """
+
+    __slots__ = ("inbound", "outbound", "routing_id", "properties", "endpoint", "legacy", "tag")
+
+    def __init__(
+        self,
+        inbound: Pipe,
+        outbound: Pipe,
+        *,
+        routing_id: bytes = b"",
+        properties: dict[str, bytes] | None = None,
+        endpoint: str = "",
+    ) -> None:
+        self.inbound = inbound
+        self.outbound = outbound
+        self.routing_id = routing_id
+        self.properties: dict[str, bytes] = properties if properties is not None else {}
+        self.endpoint = endpoint
+        # True for a ZMTP 3.0 peer (subscriptions then travel as \x01/\x00 messages).
+        self.legacy = False
+        # Free for the socket's use (for example ROUTER's bookkeeping).
+        self.tag: object = None
+
+    def __repr__(self) -> str:
+        return f"Peer({self.endpoint or 'inproc'}, id={self.routing_id!r})"

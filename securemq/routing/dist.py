@@ -1,0 +1,27 @@
+"""Distribution: one message to many peers; a peer whose pipe is full misses it (dropped)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..pipe import Message, Peer
+
+
+def all_writable(peers: Iterable[Peer]) -> bool:
+    """True when every peer has room (XPUB_NODROP's check before sending)."""
+    return all(peer.outbound.writable() for peer in peers)
+
+
+def distribute(peers: Iterable[Peer], msg: Message) -> int:
+    """Write ``msg`` to each peer that has room (each gets its own frame list); how many took it."""
+    taken = 0
+    for peer in peers:
+        if peer.outbound.write(list(msg)):
+            taken += 1
+    return taken
+
+
+def force_to_all(peers: Iterable[Peer], msg: Message) -> None:
+    """Queue ``msg`` to every peer past its HWM (subscriptions must never be lost)."""
+    for peer in peers:
+        peer.outbound.force_write(list(msg))

@@ -1,0 +1,44 @@
+"""Load-balancing: each whole message goes to the next peer, round-robin, whose outbound pipe
+has room; a full peer is skipped until it drains."""
+
+from __future__ import annotations
+
+from ..pipe import Message, Peer
+
+
+class LoadBalancer:
+    __slots__ = ("_next", "peers")
+
+    def __init__(self) -> None:
+        self.peers: list[Peer] = []
+        self._next = 0
+
+    def attach(self, peer: Peer) -> None:
+        self.peers.append(peer)
+
+    def detach(self, peer: Peer) -> None:
+        try:
+            index = self.peers.index(peer)
+        except ValueError:
+            return
+        del self.peers[index]
+        if index < self._next:
+            self._next -= 1
+        if self._next >= len(self.peers):
+            self._next = 0
+
+    def has_out(self) -> bool:
+        return any(peer.outbound.writable() for peer in self.peers)
+
+    def send(self, msg: Message) -> Peer | None:
+        """Write ``msg`` whole to the next peer with room; the peer, or None if all are full."""
+        peers = self.peers
+        count = len(peers)
+        start = self._next
+        for step in range(count):
+            index = (start + step) % count
+            peer = peers[index]
+            if peer.outbound.write(msg):
+                self._next = (index + 1) % count
+                return peer
+        return None

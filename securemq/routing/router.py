@@ -1,0 +1,122 @@
+"""ROUTER (libzmq 4.3 router.cpp semantics).
+
+How this works: every peer gets a routing id. A peer that announced a non-empty ROUTING_ID in
+its READY uses it; otherwise it gets an automatic 5-byte id, ``\\x00`` + a 4-byte big-endian
+counter that starts at a random value (as libzmq). An announced id already in use makes the
+newcomer ignored (its messages are dropped, nothing is routed to it) unless ROUTER_HANDOVER is
+set: then the newcomer takes the id and the old peer is renamed with an automatic id.
+``recv`` fair-queues and prefixes the sender's id; ``send`` routes on the first frame.
+``peer.routing_id`` is set to the id actually used, so the socket can report it.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import ClassVar
+
+from ..constants import Errno, SocketType
+from ..pipe import Message, Peer
+from .base import Routing, RoutingOptions, drop_queued, fail
+from .fq import FairQueue
+from .reqrep import RandomBits
+
+
+class Router(Routing):
+    socket_type: ClassVar[int] = SocketType.ROUTER
+    name: ClassVar[str] = "ROUTER"
+
+    def __init__(self, options: RoutingOptions, *, random_bits: RandomBits | None = None) -> None:
+        super().__init__(options)
+        bits = random_bits if random_bits is not None else random.getrandbits
+        self._next_auto = bits(32) & 0xFFFFFFFF
+        self._by_id: dict[bytes, Peer] = {}
+        self._fq = FairQueue()
+        self._ignored: list[Peer] = []
+
+    # -- identities --------------------------------------------------------------------------
+    def _auto_id(self) -> bytes:
+        while True:
+            rid = b"\x00" + self._next_auto.to_bytes(4, "big")
+            self._next_auto = (self._next_auto + 1) & 0xFFFFFFFF
+            if rid not in self._by_id:  # never hand out an id an announced peer holds
+                return rid
+
+    def _identify(self, peer: Peer) -> bool:
+        announced = peer.routing_id
+        if not announced:
+            peer.routing_id = self._auto_id()
+        else:
+            holder = self._by_id.get(announced)
+            if holder is not None and holder is not peer:
+                if not self.options.router_handover:
+                    return False
+                new_id = self._auto_id()
+                holder.routing_id = new_id
+                self._by_id[new_id] = holder
+        self._by_id[peer.routing_id] = peer
+        return True
+
+    def _unmap(self, peer: Peer) -> None:
+        if self._by_id.get(peer.routing_id) is peer:
+            del self._by_id[peer.routing_id]
+
+    # -- peers -------------------------------------------------------------------------------
+    def attach(self, peer: Peer) -> None:
+        if peer in self._fq.peers or peer in self._ignored:
+            return
+        if self._identify(peer):
+            self._fq.attach(peer)
+        else:
+            self._ignored.append(peer)
+
+    def detach(self, peer: Peer) -> None:
+        if peer in self._ignored:
+            self._ignored.remove(peer)
+        else:
+            self._unmap(peer)
+            self._fq.detach(peer)
+        drop_queued(peer)
+
+    def hiccup(self, peer: Peer) -> None:
+        """Identify again (the socket sets ``peer.routing_id`` to what was announced anew)."""
+        if peer in self._ignored:
+            self._ignored.remove(peer)
+        else:
+            self._unmap(peer)
+            self._fq.detach(peer)
+        self.attach(peer)
+
+    # -- data --------------------------------------------------------------------------------
+    def send(self, msg: Message) -> bool:
+        if len(msg) < 2:
+            return True  # an id with no message: silently dropped (libzmq)
+        peer = self._by_id.get(msg[0])
+        if peer is None:
+            if self.options.router_mandatory:
+                raise fail(Errno.EHOSTUNREACH, self.name, f"no peer with routing id {msg[0]!r}")
+            return True
+        if peer.outbound.write(msg[1:]):
+            return True
+        return not self.options.router_mandatory  # full: dropped, or wait with MANDATORY
+
+    def _drop_from_ignored(self) -> None:
+        for peer in self._ignored:
+            if peer.inbound.readable():
+                peer.inbound.clear()
+
+    def recv(self) -> tuple[Message, Peer] | None:
+        self._drop_from_ignored()
+        item = self._fq.recv()
+        if item is None:
+            return None
+        msg, peer = item
+        return [peer.routing_id, *msg], peer
+
+    def can_send(self) -> bool:
+        if not self.options.router_mandatory:
+            return True
+        return any(peer.outbound.writable() for peer in self._fq.peers)
+
+    def can_recv(self) -> bool:
+        self._drop_from_ignored()
+        return self._fq.has_in()

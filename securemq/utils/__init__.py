@@ -1,0 +1,1 @@
+"""pyzmq import-path aliases (zmq.utils.z85, zmq.utils.monitor)."""

@@ -1,0 +1,80 @@
+"""Z85 (ZeroMQ RFC 32) and CURVE key pairs on PyNaCl, with pyzmq's function names."""
+
+from __future__ import annotations
+
+import struct
+
+_ALPHABET = (
+    b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#"
+)
+_DECODE = [-1] * 256
+for _index, _char in enumerate(_ALPHABET):
+    _DECODE[_char] = _index
+_POWERS = (85**4, 85**3, 85**2, 85, 1)
+
+
+def encode(rawbytes: bytes) -> bytes:
+    """Encode bytes whose length is a multiple of 4 into Z85 text (as bytes)."""
+    data = bytes(rawbytes)
+    if len(data) % 4:
+        raise ValueError(f"Z85 encode: length must be a multiple of 4, got {len(data)}")
+    out = bytearray()
+    for (value,) in struct.iter_unpack(">I", data):
+        for power in _POWERS:
+            out.append(_ALPHABET[(value // power) % 85])
+    return bytes(out)
+
+
+def decode(z85bytes: bytes | str) -> bytes:
+    """Decode Z85 text (bytes or ASCII str) whose length is a multiple of 5."""
+    if isinstance(z85bytes, str):
+        try:
+            text = z85bytes.encode("ascii")
+        except UnicodeEncodeError:
+            raise ValueError("Z85 decode: text is not ASCII") from None
+    else:
+        text = bytes(z85bytes)
+    if len(text) % 5:
+        raise ValueError(f"Z85 decode: length must be a multiple of 5, got {len(text)}")
+    out = bytearray()
+    for start in range(0, len(text), 5):
+        value = 0
+        for offset in range(5):
+            digit = _DECODE[text[start + offset]]
+            if digit < 0:
+                raise ValueError(
+                    f"Z85 decode: invalid character {chr(text[start + offset])!r} "
+                    f"at offset {start + offset}"
+                )
+            value = value * 85 + digit
+        if value > 0xFFFFFFFF:
+            raise ValueError(f"Z85 decode: block at offset {start} exceeds 32 bits")
+        out += struct.pack(">I", value)
+    return bytes(out)
+
+
+def curve_keypair() -> tuple[bytes, bytes]:
+    """A new CURVE key pair as Z85 bytes: (public, secret), like pyzmq."""
+    from nacl.bindings import crypto_box_keypair
+
+    public, secret = crypto_box_keypair()
+    return encode(public), encode(secret)
+
+
+def curve_public(secret_key: bytes | str) -> bytes:
+    """The Z85 public key of a Z85 (40 chars) or raw (32 bytes) secret key."""
+    from nacl.bindings import crypto_scalarmult_base
+
+    raw = key_bytes(secret_key, "secret key")
+    return encode(crypto_scalarmult_base(raw))
+
+
+def key_bytes(key: bytes | str, what: str = "key") -> bytes:
+    """A CURVE key as 32 raw bytes from 32 raw bytes or 40 Z85 characters; else ValueError."""
+    if isinstance(key, str):
+        key = key.encode("ascii", "replace")
+    if len(key) == 32:
+        return bytes(key)
+    if len(key) == 40:
+        return decode(key)
+    raise ValueError(f"CURVE {what}: expected 32 raw bytes or 40 Z85 characters, got {len(key)}")

@@ -1,0 +1,51 @@
+"""Events a ZmtpConnection hands to its driver (``io/``), returned by ``receive_data``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .errors import ZmtpError
+
+
+@dataclass(slots=True)
+class HandshakeComplete:
+    """READY exchanged (and ZAP said 200, where asked). Messages may flow now."""
+
+    peer_properties: dict[str, bytes]
+    peer_version: tuple[int, int]
+    user_id: bytes = b""
+    # Metadata from the ZAP reply; message properties alongside the peer's READY properties.
+    zap_properties: dict[str, bytes] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class MessagesReceived:
+    """Whole messages (each a list of frames), in arrival order, decoded from this chunk."""
+
+    messages: list[list[bytes]]
+
+
+@dataclass(slots=True)
+class ZapRequestNeeded:
+    """The server mechanism needs a ZAP decision; answer with ``zap_reply`` or ``zap_failed``."""
+
+    mechanism: bytes
+    credentials: list[bytes]
+
+
+@dataclass(slots=True)
+class PingReceived:
+    """A PING arrived (the PONG is already queued). ``ttl_ms`` is the peer's TTL, 0 for none."""
+
+    ttl_ms: int
+
+
+@dataclass(slots=True)
+class ConnectionFailed:
+    """The connection is finished; flush ``data_to_send()`` (it may hold an ERROR) and close."""
+
+    error: ZmtpError
+    during_handshake: bool
+
+
+Event = HandshakeComplete | MessagesReceived | ZapRequestNeeded | PingReceived | ConnectionFailed

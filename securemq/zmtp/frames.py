@@ -1,0 +1,222 @@
+"""ZMTP 3 framing (RFC 23 section 3.2): a flags byte, a 1- or 8-byte size, the body.
+
+How the decoder works: ``FrameDecoder`` scans each chunk with a cursor over the immutable chunk
+(``bytes`` indexing and ``struct.unpack_from``; no per-byte Python) and slices every complete
+frame out once. What a chunk leaves unfinished is kept in one of two forms:
+
+* fewer bytes than the next header needs (or frames not yet asked for, see ``max_frames``): kept
+  as ``_head`` and put in front of the next chunk;
+* a complete header whose body is incomplete: the body's pieces are collected in ``_parts`` as
+  the chunks arrive (the declared size is never allocated up front) and joined once.
+
+A declared size is checked against ``max_frame_size`` as soon as its header is complete, before
+anything is allocated for it. Unknown flag bits are ignored, as libzmq does.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable, Sequence
+
+from ..constants import ProtocolError
+from .errors import ProtocolViolation
+
+MORE = 0x01
+LONG = 0x02
+COMMAND = 0x04
+
+_U64 = struct.Struct(">Q")
+_pack_u64 = _U64.pack
+_unpack_u64 = _U64.unpack_from
+
+# _SHORT_HEADERS[flags][size]: the 2-byte header of a short frame (flags without LONG).
+_SHORT_HEADERS: tuple[tuple[bytes, ...], ...] = tuple(
+    tuple(bytes((flags, size)) for size in range(256)) for flags in range(8)
+)
+SHORT_LAST = _SHORT_HEADERS[0]
+SHORT_MORE = _SHORT_HEADERS[MORE]
+
+Frame = tuple[int, bytes]
+CommandHandler = Callable[[bytes, list[list[bytes]]], None]
+
+
+def frame_header(flags: int, size: int) -> bytes:
+    """The header of a frame of ``size`` bytes (LONG is chosen here, not by the caller)."""
+    flags &= MORE | COMMAND
+    if size < 256:
+        return _SHORT_HEADERS[flags][size]
+    return bytes((flags | LONG,)) + _pack_u64(size)
+
+
+def encode_frame(flags: int, body: bytes) -> bytes:
+    """One whole frame: short when the body has at most 255 bytes, else long."""
+    return frame_header(flags, len(body)) + body
+
+
+def encode_message(frames: Sequence[bytes]) -> bytes:
+    """A whole multipart data message: MORE on every frame but the last, one join."""
+    if not frames:
+        raise ValueError("ZMTP: a message needs at least one frame")
+    parts: list[bytes] = []
+    append = parts.append
+    more = SHORT_MORE
+    for body in frames[:-1]:
+        size = len(body)
+        append(more[size] if size < 256 else b"\x03" + _pack_u64(size))
+        append(body)
+    body = frames[-1]
+    size = len(body)
+    append(SHORT_LAST[size] if size < 256 else b"\x02" + _pack_u64(size))
+    append(body)
+    return b"".join(parts)
+
+
+class FrameDecoder:
+    """Incremental frame decoder; ``max_frame_size`` (-1: no limit) may change between feeds."""
+
+    __slots__ = ("_flags", "_head", "_msg", "_parts", "_remaining", "limit_name", "max_frame_size")
+
+    def __init__(self, max_frame_size: int = -1, *, limit_name: str = "MAXMSGSIZE") -> None:
+        self.max_frame_size = max_frame_size
+        # Named in the error message ("MAXMSGSIZE", "the handshake limit", ...).
+        self.limit_name = limit_name
+        self._head = b""
+        self._parts: list[bytes] | None = None
+        self._remaining = 0
+        self._flags = 0
+        # Frames of a multipart message not yet complete (feed_messages only).
+        self._msg: list[bytes] = []
+
+    @property
+    def pending(self) -> bool:
+        """True when bytes of an unfinished frame (or unread frames) are buffered."""
+        return bool(self._head) or self._parts is not None
+
+    def _too_big(self, size: int) -> ProtocolViolation:
+        return ProtocolViolation(
+            f"ZMTP: frame of {size} bytes exceeds {self.limit_name} {self.max_frame_size}",
+            ProtocolError.ZMTP_UNSPECIFIED,
+        )
+
+    def _resume(self, data: bytes) -> tuple[bytes, Frame | None]:
+        """Finish what earlier chunks left: (bytes still to scan, frame completed here or None)."""
+        parts = self._parts
+        if parts is not None:
+            need = self._remaining
+            if len(data) < need:
+                if data:
+                    parts.append(data)
+                    self._remaining = need - len(data)
+                return b"", None
+            parts.append(data[:need])
+            self._parts = None
+            return data[need:], (self._flags & (MORE | COMMAND), b"".join(parts))
+        if self._head:
+            data = self._head + data
+            self._head = b""
+        return data, None
+
+    def feed(self, data: bytes, max_frames: int = -1) -> list[Frame]:
+        """Every complete (flags, body) in the chunk; flags keep only MORE and COMMAND.
+
+        With ``max_frames`` >= 1, stop after that many frames and keep the rest buffered (call
+        again with ``b""`` to continue): the connection uses this to switch limits mid-chunk.
+        """
+        if type(data) is not bytes:
+            data = bytes(data)
+        data, first = self._resume(data)
+        frames: list[Frame] = [] if first is None else [first]
+        if len(frames) == max_frames:
+            self._head = data
+            return frames
+        append = frames.append
+        unpack = _unpack_u64
+        limit = self.max_frame_size
+        pos = 0
+        end_of_data = len(data)
+        while end_of_data - pos >= 2:
+            flags = data[pos]
+            if flags & LONG:
+                if end_of_data - pos < 9:
+                    break
+                size = unpack(data, pos + 1)[0]
+                start = pos + 9
+            else:
+                size = data[pos + 1]
+                start = pos + 2
+            if 0 <= limit < size:
+                raise self._too_big(size)
+            end = start + size
+            if end > end_of_data:
+                self._flags = flags
+                self._parts = [data[start:]]
+                self._remaining = end - end_of_data
+                return frames
+            append((flags & 5, data[start:end]))
+            pos = end
+            if len(frames) == max_frames:
+                break
+        self._head = data[pos:]
+        return frames
+
+    def feed_messages(
+        self, data: bytes, out: list[list[bytes]], on_command: CommandHandler
+    ) -> None:
+        """Hot path: append every message completed by this chunk to ``out`` (MORE groups frames).
+
+        Command frames go to ``on_command(body, out)`` in stream order (it may append to ``out``
+        or raise). Frames of an unfinished message stay here until its last frame arrives.
+        """
+        if type(data) is not bytes:
+            data = bytes(data)
+        data, first = self._resume(data)
+        msg = self._msg
+        if first is not None:
+            flags, body = first
+            if flags & COMMAND:
+                on_command(body, out)
+            else:
+                msg.append(body)
+                if not flags & MORE:
+                    out.append(msg)
+                    msg = self._msg = []
+        append = out.append
+        unpack = _unpack_u64
+        limit = self.max_frame_size
+        pos = 0
+        end_of_data = len(data)
+        try:
+            while end_of_data - pos >= 2:
+                flags = data[pos]
+                if flags & LONG:
+                    if end_of_data - pos < 9:
+                        break
+                    size = unpack(data, pos + 1)[0]
+                    start = pos + 9
+                else:
+                    size = data[pos + 1]
+                    start = pos + 2
+                if 0 <= limit < size:
+                    raise self._too_big(size)
+                end = start + size
+                if end > end_of_data:
+                    self._flags = flags
+                    self._parts = [data[start:]]
+                    self._remaining = end - end_of_data
+                    pos = end_of_data
+                    break
+                body = data[start:end]
+                pos = end
+                if flags & COMMAND:
+                    on_command(body, out)
+                elif flags & MORE:
+                    msg.append(body)
+                elif msg:
+                    msg.append(body)
+                    append(msg)
+                    msg = []
+                else:
+                    append([body])
+        finally:
+            self._msg = msg
+        self._head = data[pos:]

@@ -1,0 +1,1 @@
+"""Security mechanisms: NULL, PLAIN, CURVE. Each is sans-IO: verbs, no I/O."""

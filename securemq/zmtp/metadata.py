@@ -1,0 +1,61 @@
+"""ZMTP metadata (properties) codec: name-size(1) name value-size(4, big endian) value, repeated."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Mapping
+
+from ..constants import ProtocolError
+from .errors import ProtocolViolation
+
+_NAME_CHARS = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.+")
+
+
+def encode_metadata(properties: Mapping[str, bytes]) -> bytes:
+    """Encode properties in order; names are ASCII of 1..255 valid characters."""
+    parts: list[bytes] = []
+    for name, value in properties.items():
+        raw = name.encode("ascii")
+        if not 0 < len(raw) < 256 or not set(raw) <= _NAME_CHARS:
+            raise ValueError(f"ZMTP metadata: invalid property name {name!r}")
+        parts.append(bytes((len(raw),)) + raw + struct.pack(">I", len(value)) + bytes(value))
+    return b"".join(parts)
+
+
+def decode_metadata(
+    data: bytes, code: ProtocolError = ProtocolError.ZMTP_INVALID_METADATA
+) -> dict[str, bytes]:
+    """Decode properties; names keep the peer's spelling. Malformed input -> ProtocolViolation(code).
+
+    Callers look names up case-insensitively (see ``lookup``); a repeated name keeps the last value.
+    """
+    props: dict[str, bytes] = {}
+    view = memoryview(data)
+    pos, end = 0, len(view)
+    while pos < end:
+        size = view[pos]
+        pos += 1
+        if size == 0 or pos + size > end:
+            raise ProtocolViolation("ZMTP metadata: property name overruns the data", code)
+        raw = bytes(view[pos : pos + size])
+        if not set(raw) <= _NAME_CHARS:
+            raise ProtocolViolation("ZMTP metadata: invalid character in property name", code)
+        pos += size
+        if pos + 4 > end:
+            raise ProtocolViolation("ZMTP metadata: truncated property value size", code)
+        (vsize,) = struct.unpack_from(">I", view, pos)
+        pos += 4
+        if vsize > end - pos:
+            raise ProtocolViolation("ZMTP metadata: property value overruns the data", code)
+        props[raw.decode("ascii")] = bytes(view[pos : pos + vsize])
+        pos += vsize
+    return props
+
+
+def lookup(properties: Mapping[str, bytes], name: str) -> bytes | None:
+    """Case-insensitive property lookup (ZMTP names are case-insensitive)."""
+    folded = name.lower()
+    for key, value in properties.items():
+        if key.lower() == folded:
+            return value
+    return None

@@ -1,0 +1,297 @@
+"""PUB / XPUB / SUB / XSUB semantics in memory."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import MakePeer, Options
+
+from securemq.constants import Errno
+from securemq.error import ZMQError
+from securemq.routing import Pub, Sub, XPub, XSub
+
+
+def sub(peer_inbound_topic: bytes) -> list[bytes]:
+    return [b"\x01" + peer_inbound_topic]
+
+
+def cancel(topic: bytes) -> list[bytes]:
+    return [b"\x00" + topic]
+
+
+def notifications(x: XPub) -> list[list[bytes]]:
+    out = []
+    while (item := x.recv()) is not None:
+        out.append(item[0])
+    return out
+
+
+# -- PUB -----------------------------------------------------------------------------------
+
+
+def test_pub_distributes_by_prefix(opts: Options, make_peer: MakePeer) -> None:
+    pub = Pub(opts)
+    a, b, c = make_peer(), make_peer(), make_peer()
+    for p in (a, b, c):
+        pub.attach(p)
+    a.inbound.write(sub(b"wea"))
+    b.inbound.write(sub(b""))
+    c.inbound.write([b"not a subscription"])  # ignored
+    c.inbound.write(sub(b"x"))
+    c.inbound.write(cancel(b"x"))
+    assert pub.send([b"weather", b"sunny"]) is True
+    assert pub.send([b"news"]) is True
+    assert a.outbound.read_many() == [[b"weather", b"sunny"]]
+    assert b.outbound.read_many() == [[b"weather", b"sunny"], [b"news"]]
+    assert c.outbound.read_many() == []
+    assert len(c.inbound) == 0  # drained before the send
+
+
+def test_pub_without_peers_drops(opts: Options) -> None:
+    pub = Pub(opts)
+    assert pub.can_send()
+    assert pub.send([b"lost"]) is True
+
+
+def test_pub_full_peer_is_skipped_not_blocked(opts: Options, make_peer: MakePeer) -> None:
+    pub = Pub(opts)
+    slow, fast = make_peer(hwm=1), make_peer(hwm=10)
+    for p in (slow, fast):
+        pub.attach(p)
+        p.inbound.write(sub(b""))
+    for i in range(3):
+        assert pub.send([b"m%d" % i, b"part2"]) is True
+    assert slow.outbound.read_many() == [[b"m0", b"part2"]]
+    assert len(fast.outbound) == 3
+
+
+def test_pub_recv_and_subscribe_are_refused(opts: Options) -> None:
+    pub = Pub(opts)
+    with pytest.raises(ZMQError) as err:
+        pub.recv()
+    assert err.value.errno == Errno.ENOTSUP and "PUB" in str(err.value)
+    assert not pub.can_recv()
+    with pytest.raises(ZMQError) as err:
+        pub.subscribe(b"x")
+    assert err.value.errno == Errno.EINVAL
+
+
+def test_pub_invert_matching(opts: Options, make_peer: MakePeer) -> None:
+    opts.invert_matching = True
+    pub = Pub(opts)
+    a, b = make_peer(), make_peer()
+    pub.attach(a)
+    pub.attach(b)
+    a.inbound.write(sub(b"x"))
+    pub.send([b"xyz"])
+    pub.send([b"abc"])
+    assert a.outbound.read_many() == [[b"abc"]]
+    assert b.outbound.read_many() == [[b"xyz"], [b"abc"]]
+
+
+def test_pub_forgets_subscriptions_on_hiccup_and_detach(opts: Options, make_peer: MakePeer) -> None:
+    pub = Pub(opts)
+    a = make_peer()
+    pub.attach(a)
+    a.inbound.write(sub(b"t"))
+    pub.send([b"t1"])
+    pub.hiccup(a)
+    pub.send([b"t2"])
+    a.inbound.write(sub(b"t"))  # resent over the new connection
+    pub.send([b"t3"])
+    assert [m[0] for m in a.outbound.read_many()] == [b"t1", b"t3"]
+    pub.detach(a)
+    pub.send([b"t4"])
+    assert len(a.outbound) == 0
+
+
+# -- XPUB ----------------------------------------------------------------------------------
+
+
+def test_xpub_reports_first_subscribe_and_last_unsubscribe(opts: Options, make_peer: MakePeer) -> None:
+    x = XPub(opts)
+    a, b = make_peer(), make_peer()
+    x.attach(a)
+    x.attach(b)
+    a.inbound.write(sub(b"A"))
+    b.inbound.write(sub(b"A"))
+    a.inbound.write(sub(b"A"))  # same peer twice: counts once
+    assert x.can_recv()
+    item = x.recv()
+    assert item == ([b"\x01A"], a)
+    assert x.recv() is None
+    a.inbound.write(cancel(b"A"))
+    assert notifications(x) == []  # b still subscribed
+    b.inbound.write(cancel(b"A"))
+    assert notifications(x) == [[b"\x00A"]]
+    assert not x.can_recv()
+
+
+def test_xpub_verbose_and_verboser(opts: Options, make_peer: MakePeer) -> None:
+    opts.xpub_verbose = True
+    x = XPub(opts)
+    a, b = make_peer(), make_peer()
+    x.attach(a)
+    x.attach(b)
+    a.inbound.write(sub(b"A"))
+    b.inbound.write(sub(b"A"))
+    a.inbound.write(cancel(b"A"))
+    b.inbound.write(cancel(b"A"))
+    assert notifications(x) == [[b"\x01A"], [b"\x01A"], [b"\x00A"]]
+    opts.xpub_verbose = False
+    opts.xpub_verboser = True
+    a.inbound.write(sub(b"B"))
+    b.inbound.write(sub(b"B"))
+    a.inbound.write(cancel(b"B"))
+    b.inbound.write(cancel(b"B"))
+    assert notifications(x) == [[b"\x01B"], [b"\x01B"], [b"\x00B"], [b"\x00B"]]
+
+
+def test_xpub_detach_reports_orphaned_topics(opts: Options, make_peer: MakePeer) -> None:
+    x = XPub(opts)
+    a, b = make_peer(), make_peer()
+    x.attach(a)
+    x.attach(b)
+    a.inbound.write(sub(b"shared"))
+    a.inbound.write(sub(b"only-a"))
+    b.inbound.write(sub(b"shared"))
+    assert notifications(x) == [[b"\x01shared"], [b"\x01only-a"]]
+    x.detach(a)
+    item = x.recv()
+    assert item == ([b"\x00only-a"], a)
+    assert x.recv() is None
+    x.send([b"shared!"])
+    assert b.outbound.read_many() == [[b"shared!"]]
+
+
+def test_xpub_passes_up_user_messages(opts: Options, make_peer: MakePeer) -> None:
+    x = XPub(opts)
+    a = make_peer()
+    x.attach(a)
+    a.inbound.write([b"hello", b"world"])
+    a.inbound.write([b""])
+    assert notifications(x) == [[b"hello", b"world"], [b""]]
+
+
+def test_xpub_nodrop_blocks_instead_of_dropping(opts: Options, make_peer: MakePeer) -> None:
+    opts.xpub_nodrop = True
+    x = XPub(opts)
+    full, other = make_peer(hwm=1), make_peer(hwm=5)
+    for p in (full, other):
+        x.attach(p)
+        p.inbound.write(sub(b""))
+    assert x.send([b"1"]) is True
+    assert x.send([b"2"]) is False  # nothing written anywhere
+    assert len(other.outbound) == 1
+    full.outbound.read()
+    assert x.send([b"2"]) is True
+    assert [m[0] for m in other.outbound.read_many()] == [b"1", b"2"]
+    opts.xpub_nodrop = False
+    assert x.send([b"3"]) is True and x.send([b"4"]) is True
+    assert [m[0] for m in full.outbound.read_many()] == [b"2", b"3"]
+
+
+# -- SUB -----------------------------------------------------------------------------------
+
+
+def test_sub_forwards_subscriptions_and_resends_on_attach_and_hiccup(
+    opts: Options, make_peer: MakePeer
+) -> None:
+    s = Sub(opts)
+    a = make_peer(hwm=1)
+    s.attach(a)
+    s.subscribe(b"A")
+    s.subscribe(b"A")
+    s.subscribe(b"B")
+    assert a.outbound.read_many() == [sub(b"A"), sub(b"A"), sub(b"B")]  # past HWM 1
+    s.unsubscribe(b"A")  # one reference left: not forwarded
+    s.unsubscribe(b"nope")  # never subscribed: not forwarded
+    assert len(a.outbound) == 0
+    late = make_peer()
+    s.attach(late)
+    assert late.outbound.read_many() == [sub(b"A"), sub(b"B")]
+    s.unsubscribe(b"A")
+    assert a.outbound.read_many() == [cancel(b"A")]
+    assert late.outbound.read_many() == [cancel(b"A")]
+    s.hiccup(a)
+    assert a.outbound.read_many() == [sub(b"B")]
+
+
+def test_sub_filters_and_fair_queues(opts: Options, make_peer: MakePeer) -> None:
+    s = Sub(opts)
+    a, b = make_peer(), make_peer()
+    s.attach(a)
+    s.attach(b)
+    a.inbound.write([b"nothing yet"])
+    assert not s.can_recv()  # no subscription: dropped
+    s.subscribe(b"t")
+    a.inbound.write([b"t1", b"body"])
+    a.inbound.write([b"x1"])
+    a.inbound.write([b"t2"])
+    b.inbound.write([b"t3"])
+    assert s.can_recv()
+    got = []
+    while (item := s.recv()) is not None:
+        got.append((item[0], item[1]))
+    assert got == [([b"t1", b"body"], a), ([b"t3"], b), ([b"t2"], a)]
+
+
+def test_sub_invert_matching(opts: Options, make_peer: MakePeer) -> None:
+    opts.invert_matching = True
+    s = Sub(opts)
+    a = make_peer()
+    s.attach(a)
+    s.subscribe(b"skip")
+    a.inbound.write([b"skip-me"])
+    a.inbound.write([b"keep"])
+    item = s.recv()
+    assert item is not None and item[0] == [b"keep"]
+
+
+def test_sub_send_is_refused(opts: Options) -> None:
+    s = Sub(opts)
+    with pytest.raises(ZMQError) as err:
+        s.send([b"x"])
+    assert err.value.errno == Errno.ENOTSUP
+    assert not s.can_send()
+
+
+def test_sub_detach_drops_prefetched(opts: Options, make_peer: MakePeer) -> None:
+    s = Sub(opts)
+    a = make_peer()
+    s.attach(a)
+    s.subscribe(b"")
+    a.inbound.write([b"m"])
+    assert s.can_recv()
+    s.detach(a)
+    assert s.recv() is None
+    assert len(a.outbound) == 0
+
+
+# -- XSUB ----------------------------------------------------------------------------------
+
+
+def test_xsub_send_subscriptions_and_user_messages(opts: Options, make_peer: MakePeer) -> None:
+    x = XSub(opts)
+    a = make_peer(hwm=1)
+    x.attach(a)
+    assert x.can_send()
+    assert x.send(sub(b"A")) is True
+    assert x.send(sub(b"A")) is True  # always forwarded
+    assert x.send(cancel(b"A")) is True  # a reference is left: not forwarded
+    assert a.outbound.read_many() == [sub(b"A"), sub(b"A")]
+    assert x.send([b"up", b"stream"]) is True
+    assert x.send([b"dropped: full"]) is True
+    assert a.outbound.read_many() == [[b"up", b"stream"]]
+    a.inbound.write([b"A-msg"])
+    a.inbound.write([b"B-msg"])
+    item = x.recv()
+    assert item is not None and item[0] == [b"A-msg"]
+    assert x.recv() is None
+    x.send(cancel(b"A"))
+    assert a.outbound.read_many() == [cancel(b"A")]
+
+
+def test_xsub_subscribe_option_is_einval_like_libzmq(opts: Options) -> None:
+    with pytest.raises(ZMQError) as err:
+        XSub(opts).subscribe(b"x")
+    assert err.value.errno == Errno.EINVAL
