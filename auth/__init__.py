@@ -3,6 +3,8 @@
 Built only on securemq's public, pyzmq-compatible API: it also runs on a pyzmq context.
 """
 
+import logging
+
 from .base import CURVE_ALLOW_ANY, Authenticator
 from .certs import create_certificates, load_certificate, load_certificates
 from .handler import AuditRecord, ZapHandler, decide
@@ -20,6 +22,10 @@ from .policies import (
     ZapRequest,
 )
 from .thread import ThreadAuthenticator
+
+# Audit records go to the "securemq.auth" logger; stay silent unless the application configures
+# logging (the library convention), instead of printing refusals through logging's last resort.
+logging.getLogger("securemq.auth").addHandler(logging.NullHandler())
 
 __all__ = [
     "CURVE_ALLOW_ANY",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from .constants import Errno, MessageOption
@@ -13,7 +14,7 @@ _EMPTY: dict[str, bytes] = {}
 class Frame:
     """pyzmq's zmq.Frame: ``bytes``/``buffer``, ``more``, ``get(property)``."""
 
-    __slots__ = ("_bytes", "more", "_properties", "tracker")
+    __slots__ = ("_bytes", "_properties", "more", "tracker")
 
     def __init__(
         self,
@@ -39,7 +40,7 @@ class Frame:
     def buffer(self) -> memoryview:
         return memoryview(self._bytes)
 
-    def __bytes__(self) -> bytes:
+    def __bytes__(self) -> builtins.bytes:
         return self._bytes
 
     def __len__(self) -> int:

@@ -96,7 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         metadata[key] = value
     if not certs.MIN_KDF_COST <= args.kdf_cost <= certs.MAX_KDF_COST:
         return _fail(
-            f"--kdf-cost must be in {certs.MIN_KDF_COST}..{certs.MAX_KDF_COST}, got {args.kdf_cost}",
+            f"--kdf-cost must be in {certs.MIN_KDF_COST}..{certs.MAX_KDF_COST}, "
+            f"got {args.kdf_cost}",
             2,
         )
     passphrase: str | None = None

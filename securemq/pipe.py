@@ -90,7 +90,7 @@ class Waker:
 class Pipe:
     """A bounded FIFO of whole messages; ``hwm`` 0 means unbounded."""
 
-    __slots__ = ("_queue", "hwm", "reader_wake", "writer_wake", "closed")
+    __slots__ = ("_queue", "closed", "hwm", "reader_wake", "writer_wake")
 
     def __init__(self, hwm: int = 1000) -> None:
         self._queue: deque[Message] = deque()
@@ -105,7 +105,9 @@ class Pipe:
         return len(self._queue)
 
     def writable(self) -> bool:
-        return not self.closed and (self.hwm <= 0 or len(self._queue) < self.hwm)
+        return not self.closed and (
+            self.conflate or self.hwm <= 0 or len(self._queue) < self.hwm
+        )
 
     def readable(self) -> bool:
         return bool(self._queue)
@@ -113,7 +115,9 @@ class Pipe:
     def write(self, msg: Message) -> bool:
         """Queue one message unless the pipe is full; False means full (nothing queued)."""
         queue = self._queue
-        if self.closed or 0 < self.hwm <= len(queue):
+        if self.conflate and not self.closed:
+            queue.clear()
+        elif self.closed or 0 < self.hwm <= len(queue):
             return False
         queue.append(msg)
         if len(queue) == 1:
@@ -131,6 +135,10 @@ class Pipe:
         queue = self._queue
         if self.closed:
             return 0
+        if self.conflate:
+            if msgs:
+                self.write(msgs[-1])
+            return len(msgs)
         was_empty = not queue
         room = len(msgs) if self.hwm <= 0 else max(0, self.hwm - len(queue))
         taken = min(room, len(msgs))
@@ -183,7 +191,7 @@ class Peer:
     User-Id, Peer-Address, ZAP metadata) that frames received from this peer carry.
     """
 
-    __slots__ = ("inbound", "outbound", "routing_id", "properties", "endpoint", "legacy", "tag")
+    __slots__ = ("endpoint", "inbound", "legacy", "outbound", "properties", "routing_id", "tag")
 
     def __init__(
         self,

@@ -96,7 +96,7 @@ class Poller:
                 fds.append((fd, mask))
         if raw:
             probe = _select.poll()
-            for _, fd, flags in raw:
+            for _, fd, _flags in raw:
                 probe.register(fd, _select.POLLIN | _select.POLLOUT | _select.POLLERR)
             got = dict(probe.poll(0))
             for obj, fd, flags in raw:

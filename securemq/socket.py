@@ -28,7 +28,7 @@ from . import routing
 from .constants import Errno, Event, Flag, PollEvent, SocketOption, SocketType
 from .error import Again, ContextTerminated, ZMQBindError, ZMQError
 from .frame import Frame
-from .options import OPTION_SPECS, SOCKET_HANDLED, SocketOptions, option_name
+from .options import SOCKET_HANDLED, SocketOptions, option_name
 from .pipe import Peer, Pipe, Waker
 from .transports import ipc, tcp
 from .transports.endpoint import Endpoint, parse_endpoint
@@ -263,7 +263,8 @@ class Socket:
         peer.inbound.reader_wake = self._waker.wake
         peer.outbound.writer_wake = self._waker.wake
         if self._opts.conflate:
-            peer.inbound.hwm = 1
+            peer.inbound.conflate = True
+            peer.outbound.conflate = True
         return peer
 
     # -- waiting ------------------------------------------------------------------------------
@@ -386,9 +387,9 @@ class Socket:
         data = parts.popleft()
         if copy:
             return data
-        peer = self._recv_peer
+        source = self._recv_peer
         return Frame(data, more=bool(parts),
-                     properties=peer.properties if peer is not None else None)
+                     properties=source.properties if source is not None else None)
 
     def recv_multipart(self, flags: int = 0, copy: bool = True, track: bool = False) -> list[Any]:
         self._check_open("recv_multipart")
@@ -478,7 +479,7 @@ class Socket:
                 code = _errno.ENODEV
             self._monitor_event(Event.BIND_FAILED, code, str(ep))
             raise ZMQError(code, f"bind({str(ep)!r}): {exc.strerror or exc}") from None
-        listener = Listener(self.context._reactor, sock, resolved, self)
+        listener = Listener(self.context._ensure_reactor(), sock, resolved, self)
         listener.options = opts  # type: ignore[attr-defined]
         self._listeners[resolved] = listener
         self._bound[resolved] = ep.transport
@@ -529,7 +530,7 @@ class Socket:
         old = self._connecters.pop(str(ep), None)
         if old is not None:
             old.stop()
-        self._connecters[str(ep)] = Connecter(self.context._reactor, ep, opts, self, peer)
+        self._connecters[str(ep)] = Connecter(self.context._ensure_reactor(), ep, opts, self, peer)
 
     def unbind(self, addr: str) -> None:
         self._check_open(f"unbind({addr!r})")
@@ -642,8 +643,9 @@ class Socket:
         from .io.session import make_mechanism
 
         tcp.tune(sock, keepalive=opts.tcp_keepalive, sndbuf=opts.sndbuf, rcvbuf=opts.rcvbuf)
+        mechanism = make_mechanism(opts, self._zap_settings(opts))
         engine = StreamEngine(
-            self.context._reactor, sock, self, make_mechanism(opts, self._zap_settings(opts)),
+            self.context._ensure_reactor(), sock, self, mechanism,
             socket_type=int(self._type), endpoint=endpoint, peer_address=peer_addr,
             max_message_size=opts.maxmsgsize, handshake_ivl_ms=opts.handshake_ivl,
             heartbeat_ivl_ms=opts.heartbeat_ivl, heartbeat_timeout_ms=opts.heartbeat_timeout,

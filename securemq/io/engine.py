@@ -366,9 +366,8 @@ class StreamEngine:
                 self.sock.sendmsg(self._out[:64])
             except OSError:
                 pass
-        if during_handshake or not self.ready:
-            if not isinstance(error, PeerClosed):
-                self.owner._monitor_event(error.event, error.value, self.endpoint)
+        if (during_handshake or not self.ready) and not isinstance(error, PeerClosed):
+            self.owner._monitor_event(error.event, error.value, self.endpoint)
         self._close(error)
 
     def start_linger(self, linger_ms: int) -> None:

@@ -26,7 +26,7 @@ Callback = Callable[[], None]
 
 
 class Timer:
-    __slots__ = ("deadline", "callback", "cancelled")
+    __slots__ = ("callback", "cancelled", "deadline")
 
     def __init__(self, deadline: float, callback: Callback) -> None:
         self.deadline = deadline

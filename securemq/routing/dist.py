@@ -8,8 +8,9 @@ from ..pipe import Message, Peer
 
 
 def all_writable(peers: Iterable[Peer]) -> bool:
-    """True when every peer has room (XPUB_NODROP's check before sending)."""
-    return all(peer.outbound.writable() for peer in peers)
+    """True when every live peer has room (XPUB_NODROP's check before sending); a peer whose
+    pipe is closed is going away and must not hold the sender up."""
+    return all(peer.outbound.closed or peer.outbound.writable() for peer in peers)
 
 
 def distribute(peers: Iterable[Peer], msg: Message) -> int:

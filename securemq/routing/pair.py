@@ -1,5 +1,6 @@
 """PAIR (RFC 31): exactly one peer. Another peer that attaches while the first lives is never
-read or written; when the first goes away the oldest waiting one takes its place."""
+written and what it sends is dropped (libzmq terminates it); when the first goes away the oldest
+waiting one takes its place."""
 
 from __future__ import annotations
 
@@ -39,7 +40,13 @@ class Pair(Routing):
     def send(self, msg: Message) -> bool:
         return self._peer is not None and self._peer.outbound.write(msg)
 
+    def _drop_from_waiting(self) -> None:
+        for peer in self._waiting:
+            if peer.inbound.readable():
+                peer.inbound.clear()
+
     def recv(self) -> tuple[Message, Peer] | None:
+        self._drop_from_waiting()
         peer = self._peer
         if peer is None:
             return None
@@ -50,4 +57,5 @@ class Pair(Routing):
         return self._peer is not None and self._peer.outbound.writable()
 
     def can_recv(self) -> bool:
+        self._drop_from_waiting()
         return self._peer is not None and self._peer.inbound.readable()

@@ -30,6 +30,7 @@ class Router(Routing):
         bits = random_bits if random_bits is not None else random.getrandbits
         self._next_auto = bits(32) & 0xFFFFFFFF
         self._by_id: dict[bytes, Peer] = {}
+        self._id_of: dict[Peer, bytes] = {}  # the id each peer is mapped under
         self._fq = FairQueue()
         self._ignored: list[Peer] = []
 
@@ -53,12 +54,15 @@ class Router(Routing):
                 new_id = self._auto_id()
                 holder.routing_id = new_id
                 self._by_id[new_id] = holder
+                self._id_of[holder] = new_id
         self._by_id[peer.routing_id] = peer
+        self._id_of[peer] = peer.routing_id
         return True
 
     def _unmap(self, peer: Peer) -> None:
-        if self._by_id.get(peer.routing_id) is peer:
-            del self._by_id[peer.routing_id]
+        rid = self._id_of.pop(peer, None)
+        if rid is not None and self._by_id.get(rid) is peer:
+            del self._by_id[rid]
 
     # -- peers -------------------------------------------------------------------------------
     def attach(self, peer: Peer) -> None:
@@ -91,7 +95,7 @@ class Router(Routing):
         if len(msg) < 2:
             return True  # an id with no message: silently dropped (libzmq)
         peer = self._by_id.get(msg[0])
-        if peer is None:
+        if peer is None or peer.outbound.closed:  # unknown, or its connection is gone
             if self.options.router_mandatory:
                 raise fail(Errno.EHOSTUNREACH, self.name, f"no peer with routing id {msg[0]!r}")
             return True

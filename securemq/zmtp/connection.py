@@ -76,9 +76,30 @@ class ConnectionState(StrEnum):
     CLOSED = "closed"
 
 
-def _error_command(reason: bytes) -> bytes:
+# libzmq 4.3 (src/plain_common.hpp) spells PLAIN's ERROR name "\x05ERROR" in C, which reads as
+# the one byte 0x5E then "RROR": its PLAIN server sends b"^RROR" + reason, and its PLAIN client
+# recognises only that form (a correct ERROR makes it report UNEXPECTED_COMMAND instead of the
+# ZAP status). Checked against libzmq 4.3.5 in pyzmq 27.3. We send that form under PLAIN and
+# accept both forms from any peer.
+_ERROR_NAME_BY_MECHANISM = {b"PLAIN": b"^RROR"}
+_LIBZMQ_PLAIN_ERROR = b"^RROR"
+
+
+def _error_command(mechanism: bytes, reason: bytes) -> bytes:
     reason = reason[:255]
-    return encode_frame(COMMAND, encode_command(b"ERROR", bytes((len(reason),)) + reason))
+    data = bytes((len(reason),)) + reason
+    quirk = _ERROR_NAME_BY_MECHANISM.get(mechanism)
+    body = quirk + data if quirk is not None else encode_command(b"ERROR", data)
+    return encode_frame(COMMAND, body)
+
+
+def _error_data(body: bytes) -> bytes | None:
+    """The data of an ERROR command in either spelling (see above), else None."""
+    if command_name(body) == b"ERROR":
+        return body[6:]
+    if body[:5] == _LIBZMQ_PLAIN_ERROR and len(body) < 1 + body[0]:
+        return body[5:]
+    return None
 
 
 def failure_for_peer_error(data: bytes) -> ZmtpError:
@@ -279,8 +300,9 @@ class ZmtpConnection:
                     "ZMTP: data frame received during the handshake",
                     ProtocolError.ZMTP_UNEXPECTED_COMMAND,
                 )
-            if command_name(body) == b"ERROR":
-                raise failure_for_peer_error(decode_command(body)[1])
+            error_data = _error_data(body)
+            if error_data is not None:
+                raise failure_for_peer_error(error_data)
             mechanism.process_command(body)
             self._advance()
             if self.state is not ConnectionState.HANDSHAKE:
@@ -438,5 +460,5 @@ class ZmtpConnection:
         during_handshake = self.state is not ConnectionState.READY
         self.state = ConnectionState.CLOSED
         if error.error_reason is not None:
-            self._out.append(_error_command(error.error_reason))
+            self._out.append(_error_command(self.mechanism.name, error.error_reason))
         self._events.append(ConnectionFailed(error, during_handshake=during_handshake))

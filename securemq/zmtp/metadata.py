@@ -25,7 +25,7 @@ def encode_metadata(properties: Mapping[str, bytes]) -> bytes:
 def decode_metadata(
     data: bytes, code: ProtocolError = ProtocolError.ZMTP_INVALID_METADATA
 ) -> dict[str, bytes]:
-    """Decode properties; names keep the peer's spelling. Malformed input -> ProtocolViolation(code).
+    """Decode properties (names keep the peer's spelling); bad input -> ProtocolViolation(code).
 
     Callers look names up case-insensitively (see ``lookup``); a repeated name keeps the last value.
     """

@@ -26,6 +26,12 @@ ZAP_VERSION = b"1.0"
 # libzmq always uses this request id (src/zap_client.cpp).
 DEFAULT_REQUEST_ID = b"1"
 STATUS_CODES = frozenset({b"200", b"300", b"400", b"500"})
+# libzmq 4.3's PLAIN server and client write and match the ERROR command as the C literal
+# "\x05ERROR", which C parses as the single byte 0x5E ("^") followed by "RROR": on the wire
+# a PLAIN ERROR is b"^RROR" + reason size + reason (no name-size byte). Checked against
+# pyzmq 27.3 / libzmq 4.3.5: its PLAIN client reports HANDSHAKE_FAILED_AUTH(400) only for this
+# spelling and UNEXPECTED_COMMAND for a correct "\x05ERROR". CURVE and NULL use "\x05ERROR".
+LIBZMQ_PLAIN_ERROR_PREFIX = b"^RROR"
 _REPLY_FRAMES = 6
 _REQUEST_MIN_FRAMES = 6
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import zmq
 import zmq.auth.certs as pyzmq_certs
+from securemq.auth import certs as auth_certs
 
 from securemq import z85
-from securemq.auth import certs as auth_certs
 from securemq.certs import (
     PASSPHRASE_ENV,
     create_certificates,
@@ -64,7 +64,7 @@ def test_files_made_by_securemq_load_in_pyzmq(tmp_path: Path) -> None:
     assert pyzmq_certs.load_certificate(secret_file) == ours
     assert pyzmq_certs.load_certificate(public_file) == (ours[0], None)
     assert pyzmq_certs.load_certificates(str(tmp_path)) == {ours[0]: True}
-    assert zmq.curve_public(ours[1]) == ours[0]
+    assert ours[1] is not None and zmq.curve_public(ours[1]) == ours[0]
 
 
 def test_files_made_by_pyzmq_load_here(tmp_path: Path) -> None:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 import os
 import struct
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from auth_helpers import zap_request
-
-from securemq import z85
 from securemq.auth import (
     CURVE_ALLOW_ANY,
     AddressPolicy,
@@ -30,11 +29,13 @@ from securemq.auth import (
 )
 from securemq.auth.handler import encode_metadata
 
+from securemq import z85
+
 NO_CONTEXT = object()  # decide() never touches the context
 
 
-def _auth(**kw: object) -> Authenticator:
-    return Authenticator(context=NO_CONTEXT, **kw)  # type: ignore[arg-type]
+def _auth(on_decision: Callable[[AuditRecord], None] | None = None) -> Authenticator:
+    return Authenticator(context=NO_CONTEXT, on_decision=on_decision)
 
 
 def _status(reply: list[bytes] | None) -> tuple[bytes, bytes, bytes]:
@@ -64,7 +65,8 @@ def test_request_view_helpers() -> None:
 def test_malformed_requests_get_400_or_are_ignored() -> None:
     auth = _auth()
     assert _status(auth.decide([b"1.0", b"7", b""]))[0] == b"400"
-    assert auth.decide([b"1.0", b"7", b""])[1] == b"7"  # type: ignore[index]
+    reply = auth.decide([b"1.0", b"7", b""])
+    assert reply is not None and reply[1] == b"7"
     assert auth.decide([b"1.0"]) is None
     assert auth.decide([]) is None
     bad_version = zap_request("NULL")
@@ -360,7 +362,7 @@ def test_exception_in_policy_answers_500_and_next_request_works(
         raise KeyError("x")
 
     assert _status(decide(zap_request("NULL"), async_boom))[:2] == (b"500", b"Internal error")
-    assert _status(decide(zap_request("NULL"), lambda r: "yes"))[0] == b"500"  # type: ignore[arg-type, return-value]
+    assert _status(decide(zap_request("NULL"), lambda r: "yes"))[0] == b"500"  # type: ignore[arg-type]
     bad_meta = lambda r: Decision.allow("m", metadata={"bad name": "x"})  # noqa: E731
     assert _status(decide(zap_request("NULL"), bad_meta))[0] == b"500"
 

@@ -10,13 +10,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import zmq
-from zmq.utils.monitor import recv_monitor_message
-
-from securemq import z85
 from securemq.auth import (
     CURVE_ALLOW_ANY,
     AuditRecord,
@@ -26,6 +22,9 @@ from securemq.auth import (
     create_certificates,
     load_certificate,
 )
+from zmq.utils.monitor import recv_monitor_message
+
+from securemq import z85
 
 Ctx = zmq.Context[zmq.Socket[bytes]]
 Sock = zmq.Socket[bytes]
@@ -73,7 +72,7 @@ def _handshake(
     while time.monotonic() < deadline:
         if not monitor.poll(int((deadline - time.monotonic()) * 1000) + 1):
             break
-        message: dict[str, Any] = recv_monitor_message(monitor)
+        message = recv_monitor_message(monitor)
         if message["event"] in HANDSHAKE_EVENTS:
             server.disable_monitor()
             monitor.close(0)

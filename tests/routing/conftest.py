@@ -36,4 +36,3 @@ def make_peer() -> MakePeer:
         return Peer(Pipe(in_hwm), Pipe(hwm), routing_id=routing_id, endpoint=name)
 
     return make
-

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
-from conftest import MakePeer, Options
 
 from securemq.constants import Errno
 from securemq.error import ZMQError
+from securemq.pipe import Peer
 from securemq.routing import Pub, Sub, XPub, XSub
+from securemq.routing.base import RoutingOptions
+
+MakePeer = Callable[..., Peer]
 
 
 def sub(peer_inbound_topic: bytes) -> list[bytes]:
@@ -28,7 +33,7 @@ def notifications(x: XPub) -> list[list[bytes]]:
 # -- PUB -----------------------------------------------------------------------------------
 
 
-def test_pub_distributes_by_prefix(opts: Options, make_peer: MakePeer) -> None:
+def test_pub_distributes_by_prefix(opts: RoutingOptions, make_peer: MakePeer) -> None:
     pub = Pub(opts)
     a, b, c = make_peer(), make_peer(), make_peer()
     for p in (a, b, c):
@@ -46,13 +51,13 @@ def test_pub_distributes_by_prefix(opts: Options, make_peer: MakePeer) -> None:
     assert len(c.inbound) == 0  # drained before the send
 
 
-def test_pub_without_peers_drops(opts: Options) -> None:
+def test_pub_without_peers_drops(opts: RoutingOptions) -> None:
     pub = Pub(opts)
     assert pub.can_send()
     assert pub.send([b"lost"]) is True
 
 
-def test_pub_full_peer_is_skipped_not_blocked(opts: Options, make_peer: MakePeer) -> None:
+def test_pub_full_peer_is_skipped_not_blocked(opts: RoutingOptions, make_peer: MakePeer) -> None:
     pub = Pub(opts)
     slow, fast = make_peer(hwm=1), make_peer(hwm=10)
     for p in (slow, fast):
@@ -64,7 +69,7 @@ def test_pub_full_peer_is_skipped_not_blocked(opts: Options, make_peer: MakePeer
     assert len(fast.outbound) == 3
 
 
-def test_pub_recv_and_subscribe_are_refused(opts: Options) -> None:
+def test_pub_recv_and_subscribe_are_refused(opts: RoutingOptions) -> None:
     pub = Pub(opts)
     with pytest.raises(ZMQError) as err:
         pub.recv()
@@ -75,7 +80,7 @@ def test_pub_recv_and_subscribe_are_refused(opts: Options) -> None:
     assert err.value.errno == Errno.EINVAL
 
 
-def test_pub_invert_matching(opts: Options, make_peer: MakePeer) -> None:
+def test_pub_invert_matching(opts: RoutingOptions, make_peer: MakePeer) -> None:
     opts.invert_matching = True
     pub = Pub(opts)
     a, b = make_peer(), make_peer()
@@ -88,7 +93,9 @@ def test_pub_invert_matching(opts: Options, make_peer: MakePeer) -> None:
     assert b.outbound.read_many() == [[b"xyz"], [b"abc"]]
 
 
-def test_pub_forgets_subscriptions_on_hiccup_and_detach(opts: Options, make_peer: MakePeer) -> None:
+def test_pub_forgets_subscriptions_on_hiccup_and_detach(
+    opts: RoutingOptions, make_peer: MakePeer
+) -> None:
     pub = Pub(opts)
     a = make_peer()
     pub.attach(a)
@@ -107,7 +114,9 @@ def test_pub_forgets_subscriptions_on_hiccup_and_detach(opts: Options, make_peer
 # -- XPUB ----------------------------------------------------------------------------------
 
 
-def test_xpub_reports_first_subscribe_and_last_unsubscribe(opts: Options, make_peer: MakePeer) -> None:
+def test_xpub_reports_first_subscribe_and_last_unsubscribe(
+    opts: RoutingOptions, make_peer: MakePeer
+) -> None:
     x = XPub(opts)
     a, b = make_peer(), make_peer()
     x.attach(a)
@@ -126,27 +135,33 @@ def test_xpub_reports_first_subscribe_and_last_unsubscribe(opts: Options, make_p
     assert not x.can_recv()
 
 
-def test_xpub_verbose_and_verboser(opts: Options, make_peer: MakePeer) -> None:
+def test_xpub_verbose_and_verboser(opts: RoutingOptions, make_peer: MakePeer) -> None:
     opts.xpub_verbose = True
     x = XPub(opts)
     a, b = make_peer(), make_peer()
     x.attach(a)
     x.attach(b)
-    a.inbound.write(sub(b"A"))
-    b.inbound.write(sub(b"A"))
-    a.inbound.write(cancel(b"A"))
-    b.inbound.write(cancel(b"A"))
-    assert notifications(x) == [[b"\x01A"], [b"\x01A"], [b"\x00A"]]
+
+    def step(peer: Peer, msg: list[bytes]) -> list[list[bytes]]:
+        peer.inbound.write(msg)
+        return notifications(x)
+
+    assert step(a, sub(b"A")) == [[b"\x01A"]]
+    assert step(b, sub(b"A")) == [[b"\x01A"]]  # verbose: every subscribe
+    assert step(a, cancel(b"A")) == []  # but only the last unsubscribe
+    assert step(b, cancel(b"A")) == [[b"\x00A"]]
     opts.xpub_verbose = False
     opts.xpub_verboser = True
-    a.inbound.write(sub(b"B"))
-    b.inbound.write(sub(b"B"))
-    a.inbound.write(cancel(b"B"))
-    b.inbound.write(cancel(b"B"))
-    assert notifications(x) == [[b"\x01B"], [b"\x01B"], [b"\x00B"], [b"\x00B"]]
+    assert step(a, sub(b"B")) == [[b"\x01B"]]
+    assert step(b, sub(b"B")) == [[b"\x01B"]]
+    assert step(a, cancel(b"B")) == [[b"\x00B"]]  # verboser: every unsubscribe
+    assert step(b, cancel(b"B")) == [[b"\x00B"]]
+    opts.xpub_verboser = False
+    assert step(a, sub(b"C")) == [[b"\x01C"]]
+    assert step(b, sub(b"C")) == []  # quiet again
 
 
-def test_xpub_detach_reports_orphaned_topics(opts: Options, make_peer: MakePeer) -> None:
+def test_xpub_detach_reports_orphaned_topics(opts: RoutingOptions, make_peer: MakePeer) -> None:
     x = XPub(opts)
     a, b = make_peer(), make_peer()
     x.attach(a)
@@ -163,7 +178,7 @@ def test_xpub_detach_reports_orphaned_topics(opts: Options, make_peer: MakePeer)
     assert b.outbound.read_many() == [[b"shared!"]]
 
 
-def test_xpub_passes_up_user_messages(opts: Options, make_peer: MakePeer) -> None:
+def test_xpub_passes_up_user_messages(opts: RoutingOptions, make_peer: MakePeer) -> None:
     x = XPub(opts)
     a = make_peer()
     x.attach(a)
@@ -172,7 +187,7 @@ def test_xpub_passes_up_user_messages(opts: Options, make_peer: MakePeer) -> Non
     assert notifications(x) == [[b"hello", b"world"], [b""]]
 
 
-def test_xpub_nodrop_blocks_instead_of_dropping(opts: Options, make_peer: MakePeer) -> None:
+def test_xpub_nodrop_blocks_instead_of_dropping(opts: RoutingOptions, make_peer: MakePeer) -> None:
     opts.xpub_nodrop = True
     x = XPub(opts)
     full, other = make_peer(hwm=1), make_peer(hwm=5)
@@ -187,14 +202,15 @@ def test_xpub_nodrop_blocks_instead_of_dropping(opts: Options, make_peer: MakePe
     assert [m[0] for m in other.outbound.read_many()] == [b"1", b"2"]
     opts.xpub_nodrop = False
     assert x.send([b"3"]) is True and x.send([b"4"]) is True
-    assert [m[0] for m in full.outbound.read_many()] == [b"2", b"3"]
+    assert [m[0] for m in full.outbound.read_many()] == [b"2"]  # b"3" dropped for it
+    assert [m[0] for m in other.outbound.read_many()] == [b"3", b"4"]
 
 
 # -- SUB -----------------------------------------------------------------------------------
 
 
 def test_sub_forwards_subscriptions_and_resends_on_attach_and_hiccup(
-    opts: Options, make_peer: MakePeer
+    opts: RoutingOptions, make_peer: MakePeer
 ) -> None:
     s = Sub(opts)
     a = make_peer(hwm=1)
@@ -216,7 +232,7 @@ def test_sub_forwards_subscriptions_and_resends_on_attach_and_hiccup(
     assert a.outbound.read_many() == [sub(b"B")]
 
 
-def test_sub_filters_and_fair_queues(opts: Options, make_peer: MakePeer) -> None:
+def test_sub_filters_and_fair_queues(opts: RoutingOptions, make_peer: MakePeer) -> None:
     s = Sub(opts)
     a, b = make_peer(), make_peer()
     s.attach(a)
@@ -232,10 +248,11 @@ def test_sub_filters_and_fair_queues(opts: Options, make_peer: MakePeer) -> None
     got = []
     while (item := s.recv()) is not None:
         got.append((item[0], item[1]))
-    assert got == [([b"t1", b"body"], a), ([b"t3"], b), ([b"t2"], a)]
+    # can_recv dropped a's first message, so the rotation now starts at b.
+    assert got == [([b"t3"], b), ([b"t1", b"body"], a), ([b"t2"], a)]
 
 
-def test_sub_invert_matching(opts: Options, make_peer: MakePeer) -> None:
+def test_sub_invert_matching(opts: RoutingOptions, make_peer: MakePeer) -> None:
     opts.invert_matching = True
     s = Sub(opts)
     a = make_peer()
@@ -247,7 +264,7 @@ def test_sub_invert_matching(opts: Options, make_peer: MakePeer) -> None:
     assert item is not None and item[0] == [b"keep"]
 
 
-def test_sub_send_is_refused(opts: Options) -> None:
+def test_sub_send_is_refused(opts: RoutingOptions) -> None:
     s = Sub(opts)
     with pytest.raises(ZMQError) as err:
         s.send([b"x"])
@@ -255,7 +272,7 @@ def test_sub_send_is_refused(opts: Options) -> None:
     assert not s.can_send()
 
 
-def test_sub_detach_drops_prefetched(opts: Options, make_peer: MakePeer) -> None:
+def test_sub_detach_drops_prefetched(opts: RoutingOptions, make_peer: MakePeer) -> None:
     s = Sub(opts)
     a = make_peer()
     s.attach(a)
@@ -270,7 +287,9 @@ def test_sub_detach_drops_prefetched(opts: Options, make_peer: MakePeer) -> None
 # -- XSUB ----------------------------------------------------------------------------------
 
 
-def test_xsub_send_subscriptions_and_user_messages(opts: Options, make_peer: MakePeer) -> None:
+def test_xsub_send_subscriptions_and_user_messages(
+    opts: RoutingOptions, make_peer: MakePeer
+) -> None:
     x = XSub(opts)
     a = make_peer(hwm=1)
     x.attach(a)
@@ -291,7 +310,54 @@ def test_xsub_send_subscriptions_and_user_messages(opts: Options, make_peer: Mak
     assert a.outbound.read_many() == [cancel(b"A")]
 
 
-def test_xsub_subscribe_option_is_einval_like_libzmq(opts: Options) -> None:
+def test_xsub_subscribe_option_is_einval_like_libzmq(opts: RoutingOptions) -> None:
     with pytest.raises(ZMQError) as err:
         XSub(opts).subscribe(b"x")
     assert err.value.errno == Errno.EINVAL
+
+
+def test_xpub_hiccup_forgets_and_reports(opts: RoutingOptions, make_peer: MakePeer) -> None:
+    x = XPub(opts)
+    a = make_peer()
+    x.attach(a)
+    a.inbound.write(sub(b"t"))
+    assert notifications(x) == [[b"\x01t"]]
+    x.hiccup(a)
+    assert notifications(x) == [[b"\x00t"]]
+    x.send([b"t-lost"])
+    a.inbound.write(sub(b"t"))  # the peer resends over its new connection
+    assert notifications(x) == [[b"\x01t"]]
+    x.send([b"t-kept"])
+    assert a.outbound.read_many() == [[b"t-kept"]]
+
+
+def test_one_megabyte_topic_through_sub_and_xpub(opts: RoutingOptions, make_peer: MakePeer) -> None:
+    topic = b"\x07" * (1 << 20)
+    s = Sub(opts)
+    x = XPub(opts)
+    s_side, x_side = make_peer(), make_peer()
+    s.attach(s_side)
+    x.attach(x_side)
+    s.subscribe(topic)
+    x_side.inbound.write(s_side.outbound.read_many()[0])  # wire the subscription across
+    assert notifications(x) == [[b"\x01" + topic]]
+    x.send([topic + b"!", b"payload"])
+    s_side.inbound.write(x_side.outbound.read_many()[0])
+    item = s.recv()
+    assert item is not None and item[0][1] == b"payload"
+    s.unsubscribe(topic)
+    x_side.inbound.write(s_side.outbound.read_many()[0])
+    assert notifications(x) == [[b"\x00" + topic]]
+
+
+def test_xpub_nodrop_not_held_by_closed_peer(opts: RoutingOptions, make_peer: MakePeer) -> None:
+    opts.xpub_nodrop = True
+    x = XPub(opts)
+    gone, live = make_peer(hwm=1), make_peer()
+    for p in (gone, live):
+        x.attach(p)
+        p.inbound.write(sub(b""))
+    x.send([b"1"])
+    gone.outbound.closed = True
+    assert x.send([b"2"]) is True
+    assert [m[0] for m in live.outbound.read_many()] == [b"1", b"2"]

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import random
 import sys
+from collections.abc import Callable
 
-from conftest import MakePeer
-
+from securemq.pipe import Peer
 from securemq.routing.dist import all_writable, distribute, force_to_all
 from securemq.routing.fq import FairQueue
 from securemq.routing.lb import LoadBalancer
 from securemq.routing.trie import MultiTrie, RadixTrie, Removed, SubscriptionTrie
+
+MakePeer = Callable[..., Peer]
 
 
 def test_lb_round_robin_over_three_peers(make_peer: MakePeer) -> None:
@@ -109,7 +111,9 @@ def test_radix_trie_matches_reference_model() -> None:
     assert list(trie.items()) == sorted(model.items())
     for _ in range(300):
         data = bytes(rng.choice(b"abc") for _ in range(rng.randint(0, 9)))
-        expected = [v for k, v in sorted(model.items(), key=lambda kv: len(kv[0])) if data.startswith(k)]
+        expected = [
+            v for k, v in sorted(model.items(), key=lambda kv: len(kv[0])) if data.startswith(k)
+        ]
         assert list(trie.prefixes_of(data)) == expected
         assert trie.get(data) == model.get(data)
 

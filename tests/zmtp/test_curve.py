@@ -14,10 +14,20 @@ from hypothesis import strategies as st
 from nacl.bindings import crypto_box_keypair, crypto_box_open, crypto_box_open_afternm
 
 from securemq import z85
-from securemq.constants import Event, ProtocolError
+from securemq.constants import Event, ProtocolError, SocketType
+from securemq.zmtp.connection import ZmtpConnection
 from securemq.zmtp.errors import AuthenticationFailure, NoDetailFailure, UsageError, ZmtpError
+from securemq.zmtp.events import (
+    ConnectionFailed,
+    HandshakeComplete,
+    MessagesReceived,
+    ZapRequestNeeded,
+)
+from securemq.zmtp.events import Event as ConnEvent
 from securemq.zmtp.mechanisms.base import ZapReplyData, ZapRequestData, ZapSettings
 from securemq.zmtp.mechanisms.curve import CurveMechanism
+from tests.zmtp.pump import of_type
+from tests.zmtp.pump import pump as conn_pump
 
 CRYPTO = ProtocolError.ZMTP_CRYPTOGRAPHIC
 UNEXPECTED = ProtocolError.ZMTP_UNEXPECTED_COMMAND
@@ -610,7 +620,11 @@ def test_arbitrary_input_only_raises_zmtp_errors(data: bytes, stage: str) -> Non
 
 # -- interop with libzmq (pyzmq) over loopback TCP, with a tiny blocking ZMTP driver ----------
 
-zmq = pytest.importorskip("zmq")
+try:
+    import zmq
+except ImportError:  # pragma: no cover - pyzmq is a test dependency
+    zmq = None  # type: ignore[assignment]
+needs_pyzmq = pytest.mark.skipif(zmq is None, reason="pyzmq (the libzmq peer) is not installed")
 
 
 def _greeting(mechanism: bytes, as_server: bool) -> bytes:
@@ -676,6 +690,7 @@ def zctx():  # type: ignore[no-untyped-def]
     ctx.destroy(linger=0)
 
 
+@needs_pyzmq
 def test_interop_our_client_pyzmq_server(zctx) -> None:  # type: ignore[no-untyped-def]
     server_pub, server_sec = zmq.curve_keypair()
     pull = zctx.socket(zmq.PULL)
@@ -698,6 +713,7 @@ def test_interop_our_client_pyzmq_server(zctx) -> None:  # type: ignore[no-untyp
         assert pull.recv_multipart() == [b"hello", b"x" * 70000]
 
 
+@needs_pyzmq
 def test_interop_pyzmq_client_our_server(zctx) -> None:  # type: ignore[no-untyped-def]
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(5)
@@ -734,6 +750,7 @@ def test_interop_pyzmq_client_our_server(zctx) -> None:  # type: ignore[no-untyp
         conn.sendall(_frame(mech.encode_frame(0, b"ping")))
 
 
+@needs_pyzmq
 def test_interop_pyzmq_rejects_tampered_hello(zctx) -> None:  # type: ignore[no-untyped-def]
     _, server_sec = zmq.curve_keypair()
     pull = zctx.socket(zmq.PULL)
@@ -753,3 +770,101 @@ def test_interop_pyzmq_rejects_tampered_hello(zctx) -> None:  # type: ignore[no-
         sock.sendall(_frame(mech.next_commands()[0], command=True))
         with pytest.raises((EOFError, ConnectionResetError)):
             _read_frame(sock)  # libzmq closes the connection instead of sending WELCOME
+
+
+# -- through ZmtpConnection (the colleague's sans-IO connection) ------------------------------
+
+
+def _curve_connections(
+    zap: ZapSettings | None = None,
+) -> tuple[ZmtpConnection, ZmtpConnection]:
+    client = ZmtpConnection(
+        socket_type=SocketType.DEALER,
+        mechanism=CurveMechanism(
+            as_server=False,
+            properties=ZmtpConnection.local_properties(SocketType.DEALER, b"cid"),
+            public_key=CLIENT_PUB,
+            secret_key=CLIENT_SEC,
+            server_key=SERVER_PUB,
+        ),
+    )
+    server = ZmtpConnection(
+        socket_type=SocketType.ROUTER,
+        mechanism=CurveMechanism(
+            as_server=True,
+            properties=ZmtpConnection.local_properties(SocketType.ROUTER, b""),
+            zap=zap,
+            public_key=SERVER_PUB,
+            secret_key=SERVER_SEC,
+        ),
+    )
+    return client, server
+
+
+def _messages(events: list[ConnEvent]) -> list[list[bytes]]:
+    return [m for e in of_type(MessagesReceived, events) for m in e.messages]
+
+
+def test_connection_handshake_and_traffic(byte_at_a_time: bool) -> None:
+    client, server = _curve_connections()
+    events_c, events_s = conn_pump(client, server, byte_at_a_time=byte_at_a_time)
+    (done_s,) = of_type(HandshakeComplete, events_s)
+    assert of_type(HandshakeComplete, events_c)
+    assert done_s.user_id == z85.encode(CLIENT_PUB)
+    assert done_s.peer_properties["Identity"] == b"cid"
+    client.send_message([b"", b"a" * 300, b"z"])
+    server.send_message([b"back"])
+    events_c, events_s = conn_pump(client, server, byte_at_a_time=byte_at_a_time)
+    assert _messages(events_s) == [[b"", b"a" * 300, b"z"]]
+    assert _messages(events_c) == [[b"back"]]
+
+
+def test_connection_large_message() -> None:
+    client, server = _curve_connections()
+    conn_pump(client, server)
+    payload = bytes(range(256)) * 4096  # 1 MiB
+    client.send_message([payload])
+    _, events_s = conn_pump(client, server)
+    assert _messages(events_s) == [[payload]]
+
+
+def test_connection_zap_flow() -> None:
+    client, server = _curve_connections(ZapSettings(handler_present=True, domain=b"d"))
+    events_c, events_s = conn_pump(client, server)
+    (request,) = of_type(ZapRequestNeeded, events_s)
+    assert request.mechanism == b"CURVE" and request.credentials == [CLIENT_PUB]
+    assert not of_type(HandshakeComplete, events_c + events_s)
+    events_s = server.zap_reply(ZapReplyData(b"500", b"", b"", {}))
+    (failed_s,) = of_type(ConnectionFailed, events_s)
+    assert failed_s.error.value == 500
+    events_c, _ = conn_pump(client, server)
+    (failed_c,) = of_type(ConnectionFailed, events_c)
+    assert failed_c.error.value == 500 and failed_c.error.event == Event.HANDSHAKE_FAILED_AUTH
+
+
+def test_connection_replayed_wire_message_fails() -> None:
+    client, server = _curve_connections()
+    conn_pump(client, server)
+    client.send_message([b"once"])
+    wire = b"".join(client.data_to_send())
+    assert _messages(server.receive_data(wire)) == [[b"once"]]
+    (failed,) = of_type(ConnectionFailed, server.receive_data(wire))
+    assert failed.error.value == ProtocolError.ZMTP_INVALID_SEQUENCE
+    assert not failed.during_handshake
+
+
+def test_connection_all_zero_server_key_fails_cleanly() -> None:
+    client = ZmtpConnection(
+        socket_type=SocketType.DEALER,
+        mechanism=CurveMechanism(
+            as_server=False,
+            properties=dict(DEALER),
+            public_key=CLIENT_PUB,
+            secret_key=CLIENT_SEC,
+            server_key=bytes(32),
+        ),
+    )
+    _, server = _curve_connections()
+    events_c, _ = conn_pump(client, server)
+    (failed,) = of_type(ConnectionFailed, events_c)
+    assert failed.error.value == CRYPTO

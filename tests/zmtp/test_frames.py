@@ -139,6 +139,7 @@ def test_feed_messages_checks_the_limit() -> None:
     decoder = FrameDecoder(max_frame_size=5)
     out: list[list[bytes]] = []
     with pytest.raises(ProtocolViolation, match="MAXMSGSIZE 5"):
-        decoder.feed_messages(encode_frame(0, b"ok") + b"\x02" + (6).to_bytes(8, "big"), out,
-                              lambda body, sink: None)
+        decoder.feed_messages(
+            encode_frame(0, b"ok") + b"\x02" + (6).to_bytes(8, "big"), out, lambda body, sink: None
+        )
     assert out == [[b"ok"]]

@@ -49,7 +49,9 @@ def test_incomplete_greeting_returns_none() -> None:
 
 def libzmq_style(minor: int) -> bytes:
     """What libzmq sends: signature padding 00..01, as-server never set."""
-    return b"\xff" + bytes(7) + b"\x01\x7f" + bytes((3, minor)) + b"NULL".ljust(20, b"\0") + bytes(32)
+    return (
+        b"\xff" + bytes(7) + b"\x01\x7f" + bytes((3, minor)) + b"NULL".ljust(20, b"\0") + bytes(32)
+    )
 
 
 @pytest.mark.parametrize("minor", [0, 1, 7])

@@ -26,6 +26,7 @@ import os
 import struct
 from collections.abc import Callable
 from enum import Enum, auto
+from typing import ClassVar
 
 from nacl.bindings import (
     crypto_box,
@@ -126,6 +127,8 @@ class CurveMechanism(Mechanism):
 
     name = b"CURVE"
     transforms_traffic = True
+    # libzmq's CURVE peers spell ERROR correctly (compare PlainMechanism.error_command_prefix).
+    error_command_prefix: ClassVar[bytes] = b"\x05ERROR"
 
     def __init__(
         self,

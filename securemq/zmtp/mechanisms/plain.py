@@ -12,12 +12,13 @@ from __future__ import annotations
 import errno
 import struct
 from enum import Enum, auto
+from typing import ClassVar
 
 from ...constants import ProtocolError
 from ..commands import decode_command, encode_command
 from ..errors import NoDetailFailure, ProtocolViolation, UsageError
 from ..metadata import decode_metadata, encode_metadata
-from ..zap import failure_for_error_command, failure_for_status
+from ..zap import LIBZMQ_PLAIN_ERROR_PREFIX, failure_for_error_command, failure_for_status
 from .base import Mechanism, ZapReplyData, ZapRequestData, ZapSettings, check_peer_properties
 
 
@@ -39,6 +40,8 @@ _EXPECTED: dict[_State, frozenset[bytes]] = {
     _State.EXPECT_READY: frozenset({b"READY", b"ERROR"}),
     _State.READY: frozenset(),
 }
+
+_CLIENT_WAITING = frozenset({_State.EXPECT_WELCOME, _State.EXPECT_READY})
 
 
 def encode_hello(username: bytes, password: bytes) -> bytes:
@@ -73,6 +76,9 @@ class PlainMechanism(Mechanism):
     """PLAIN in one role. Client: ``username``/``password`` (0..255 bytes each)."""
 
     name = b"PLAIN"
+    # How libzmq 4.3 spells the ERROR command under PLAIN (for the connection, when it sends one
+    # to a libzmq PLAIN client: a correct "\x05ERROR" is UNEXPECTED_COMMAND there).
+    error_command_prefix: ClassVar[bytes] = LIBZMQ_PLAIN_ERROR_PREFIX
 
     def __init__(
         self,
@@ -100,6 +106,9 @@ class PlainMechanism(Mechanism):
         return out
 
     def process_command(self, body: bytes) -> None:
+        if body[:5] == LIBZMQ_PLAIN_ERROR_PREFIX and self._state in _CLIENT_WAITING:
+            # libzmq's PLAIN server spells ERROR as "^RROR" (see zap.LIBZMQ_PLAIN_ERROR_PREFIX).
+            raise failure_for_error_command("PLAIN", body[5:])
         name, data = decode_command(body)
         if name not in _EXPECTED[self._state]:
             raise ProtocolViolation(
