@@ -15,12 +15,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-import securemq as zmq
 from securemq.auth import ThreadAuthenticator, create_certificates, load_certificate
+
+import securemq as zmq
 from securemq.utils.monitor import recv_monitor_message
 
 TIMEOUT_MS = 5000
-OUTCOMES = {zmq.EVENT_HANDSHAKE_SUCCEEDED, zmq.EVENT_HANDSHAKE_FAILED_AUTH,
+OUTCOMES: set[int] = {zmq.EVENT_HANDSHAKE_SUCCEEDED, zmq.EVENT_HANDSHAKE_FAILED_AUTH,
             zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL}
 
 

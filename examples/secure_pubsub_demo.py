@@ -27,8 +27,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import securemq as zmq
 from securemq.auth import AuditRecord, ThreadAuthenticator, load_certificate
+
+import securemq as zmq
 from securemq.utils.monitor import recv_monitor_message
 
 DEFAULT_KEYS = Path(__file__).resolve().parent.parent / "keys"

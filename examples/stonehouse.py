@@ -12,8 +12,9 @@ import sys
 import time
 from typing import Any
 
-import securemq as zmq
 from securemq.auth import CURVE_ALLOW_ANY, ThreadAuthenticator
+
+import securemq as zmq
 from securemq.utils.monitor import recv_monitor_message
 
 TIMEOUT_MS = 5000

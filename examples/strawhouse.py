@@ -15,8 +15,9 @@ import sys
 import time
 from typing import Any
 
-import securemq as zmq
 from securemq.auth import ThreadAuthenticator
+
+import securemq as zmq
 from securemq.utils.monitor import recv_monitor_message
 
 TIMEOUT_MS = 5000

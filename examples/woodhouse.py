@@ -12,8 +12,9 @@ import sys
 import time
 from typing import Any
 
-import securemq as zmq
 from securemq.auth import ThreadAuthenticator
+
+import securemq as zmq
 from securemq.utils.monitor import recv_monitor_message
 
 TIMEOUT_MS = 5000
@@ -31,7 +32,7 @@ def wait_event(monitor: Any, wanted: set[int]) -> dict[str, Any] | None:
     return None
 
 
-OUTCOMES = {zmq.EVENT_HANDSHAKE_SUCCEEDED, zmq.EVENT_HANDSHAKE_FAILED_AUTH,
+OUTCOMES: set[int] = {zmq.EVENT_HANDSHAKE_SUCCEEDED, zmq.EVENT_HANDSHAKE_FAILED_AUTH,
             zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL}
 
 

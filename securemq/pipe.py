@@ -33,16 +33,28 @@ class Waker:
     ZMQ_FD.
     """
 
-    __slots__ = ("_event", "_fd", "_fd_set", "_lock")
+    __slots__ = ("_callbacks", "_event", "_fd", "_fd_set", "_lock")
 
     def __init__(self) -> None:
         self._event = threading.Event()
         self._lock = threading.Lock()
         self._fd = -1
         self._fd_set = False
+        # Called on every wake, from the waking thread (asyncio uses call_soon_threadsafe).
+        self._callbacks: tuple[Callable[[], None], ...] = ()
+
+    def add_callback(self, callback: Callable[[], None]) -> None:
+        with self._lock:
+            self._callbacks = (*self._callbacks, callback)
+
+    def remove_callback(self, callback: Callable[[], None]) -> None:
+        with self._lock:
+            self._callbacks = tuple(c for c in self._callbacks if c is not callback)
 
     def wake(self) -> None:
         self._event.set()
+        for callback in self._callbacks:
+            callback()
         if self._fd >= 0 and not self._fd_set:
             with self._lock:
                 if self._fd >= 0 and not self._fd_set:
@@ -90,11 +102,13 @@ class Waker:
 class Pipe:
     """A bounded FIFO of whole messages; ``hwm`` 0 means unbounded."""
 
-    __slots__ = ("_queue", "closed", "hwm", "reader_wake", "writer_wake")
+    __slots__ = ("_queue", "closed", "conflate", "hwm", "reader_wake", "writer_wake")
 
-    def __init__(self, hwm: int = 1000) -> None:
+    def __init__(self, hwm: int = 1000, *, conflate: bool = False) -> None:
         self._queue: deque[Message] = deque()
         self.hwm = hwm
+        # CONFLATE: keep only the newest message (never full, never blocks the writer).
+        self.conflate = conflate
         self.reader_wake: Callable[[], None] = _nothing
         self.writer_wake: Callable[[], None] = _nothing
         # The other end is gone: nothing more will be written (reads drain what is queued),

@@ -596,9 +596,14 @@ class Socket:
         for peer in self._peers:
             peer.inbound.closed = True
         self._waker.wake()
-        if self._monitor is not None:
-            self._monitor.stop()
-            self._monitor = None
+        if self.context._reactor is None:
+            self._stop_monitor()
+
+    def _stop_monitor(self) -> None:
+        monitor = self._monitor
+        self._monitor = None
+        if monitor is not None:
+            monitor.stop()
 
     def _close_streams(self, linger_ms: int) -> None:
         for listener in self._listeners.values():
@@ -609,6 +614,7 @@ class Socket:
         self._connecters.clear()
         for engine in list(self._engines):
             engine.start_linger(linger_ms)
+        self._stop_monitor()
         if not self._engines:
             self.context._unregister(self)
 

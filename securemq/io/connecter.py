@@ -7,6 +7,7 @@ IMMEDIATE is set), so messages queue before the first connection and survive rec
 from __future__ import annotations
 
 import errno
+import random
 import socket
 from typing import TYPE_CHECKING, Protocol
 
@@ -73,7 +74,9 @@ class Connecter:
         self._sock = None
         err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         if err:
+            fd = sock.fileno()
             sock.close()
+            self.owner._monitor_event(Event.CLOSED, fd, self.name)
             self._retry()
             return
         self.connected_once = True
@@ -84,7 +87,10 @@ class Connecter:
     def _retry(self) -> None:
         if self.stopped or self.options.reconnect_ivl < 0:
             return
-        delay = self._ivl
+        # As libzmq: the interval plus a random jitter below RECONNECT_IVL, so that many
+        # clients of one restarted server do not all come back at the same instant.
+        base = self.options.reconnect_ivl
+        delay = self._ivl + (random.randrange(base) if base > 0 else 0)
         self.owner._monitor_event(Event.CONNECT_RETRIED, delay, self.name)
         self._timer = self.reactor.call_later(delay / 1000.0, self._start)
         ivl_max = self.options.reconnect_ivl_max

@@ -182,7 +182,8 @@ class StreamEngine:
         props: dict[str, bytes] = dict(event.peer_properties)
         props.update(event.zap_properties)
         props["Peer-Address"] = self.peer_address.encode()
-        props["User-Id"] = event.user_id
+        if event.user_id:
+            props["User-Id"] = event.user_id
         self.properties = props
         self.peer_version = event.peer_version
         self.user_id = event.user_id
