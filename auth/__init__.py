@@ -5,6 +5,7 @@ Built only on securemq's public, pyzmq-compatible API: it also runs on a pyzmq c
 
 import logging
 
+from .asyncio import AsyncioAuthenticator
 from .base import CURVE_ALLOW_ANY, Authenticator
 from .certs import create_certificates, load_certificate, load_certificates
 from .handler import AuditRecord, ZapHandler, decide
@@ -30,6 +31,7 @@ logging.getLogger("securemq.auth").addHandler(logging.NullHandler())
 __all__ = [
     "CURVE_ALLOW_ANY",
     "AddressPolicy",
+    "AsyncioAuthenticator",
     "AuditRecord",
     "Authenticator",
     "Chain",

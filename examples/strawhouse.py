@@ -15,7 +15,7 @@ import sys
 import time
 from typing import Any
 
-from securemq.auth import ThreadAuthenticator
+from securemq.auth import AuditRecord, ThreadAuthenticator
 
 import securemq as zmq
 from securemq.utils.monitor import recv_monitor_message
@@ -44,8 +44,9 @@ def wait_handshake(monitor: Any) -> dict[str, Any] | None:
 def attempt(label: str, allow: bool) -> bool:
     """One server + authenticator + client; True when the outcome is the expected one."""
     ctx = zmq.Context()
+    records: list[AuditRecord] = []
     try:
-        with ThreadAuthenticator(ctx) as auth:
+        with ThreadAuthenticator(ctx, on_decision=records.append) as auth:
             if allow:
                 auth.allow("127.0.0.1")
                 print(f"strawhouse[{label}]: authenticator allows 127.0.0.1")
@@ -69,17 +70,23 @@ def attempt(label: str, allow: bool) -> bool:
             value = "" if event is None else f" (status {event['value']})"
             print(f"strawhouse[{label}]: server monitor: {name}{value}")
             if allow:
-                ok = server.poll(TIMEOUT_MS) != 0
+                ok = server.poll(TIMEOUT_MS) != 0 and [r.status for r in records] == [200]
                 if ok:
                     frame = server.recv(copy=False)
                     print(
-                        f"strawhouse[{label}]: server received {frame.bytes!r}, "
-                        f"User-Id {frame.get('User-Id')!r}: ACCEPTED"
+                        f"strawhouse[{label}]: authenticator said {records[0].status} "
+                        f"{records[0].reason!r}; server received {frame.bytes!r} "
+                        f"from {frame.get('Peer-Address')}: ACCEPTED"
                     )
+                else:
+                    print(f"strawhouse[{label}]: FAILED: not accepted through ZAP ({records})")
             else:
                 refused = event is not None and event["event"] == zmq.EVENT_HANDSHAKE_FAILED_AUTH
                 delivered = server.poll(300) != 0
                 ok = refused and event is not None and event["value"] == 400 and not delivered
+                for record in records:
+                    print(f"strawhouse[{label}]: authenticator audit: {record.address} -> "
+                          f"{record.status} {record.reason!r}")
                 print(f"strawhouse[{label}]: server received nothing: DENIED" if ok else
                       f"strawhouse[{label}]: FAILED: the client was not refused")
             for sock in (client, monitor):

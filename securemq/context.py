@@ -53,7 +53,9 @@ class Context:
             return cls._instance
 
     def socket(self, socket_type: int, **kwargs: Any) -> Socket:
-        if self.closed or self._terminated:
+        if self.closed:
+            raise ZMQError(Errno.ENOTSUP, "socket(): context is closed")
+        if self._terminated:
             raise ZMQError(Errno.ETERM, "socket(): context was terminated")
         sock = self._socket_class()(self, socket_type)
         for name, value in kwargs.items():

@@ -33,8 +33,12 @@ class OptionSpec:
     max_len: int = 255
     # None: every socket type.
     socket_types: frozenset[int] | None = None
-    # BOOL options libzmq checks strictly (only 0 or 1 accepted).
-    strict_bool: bool = True
+    # How libzmq checks a BOOL: "strict" only 0/1, "nonneg" any value >= 0, "any" any int.
+    bool_check: str = "strict"
+    # libzmq has set-only options: getsockopt gives EINVAL.
+    readable: bool = True
+    # Stored rounded down to a multiple of this (HEARTBEAT_TTL is kept in deciseconds).
+    granularity: int = 1
 
 
 _O = SocketOption
@@ -43,6 +47,11 @@ _T = SocketType
 
 def _types(*types: SocketType) -> frozenset[int]:
     return frozenset(int(t) for t in types)
+
+
+def _set_only(code: int, attr: str, types: frozenset[int]) -> OptionSpec:
+    """A boolean option libzmq lets you set but not read back."""
+    return OptionSpec(code, attr, BOOL, readable=False, socket_types=types, bool_check="nonneg")
 
 
 _SPECS: list[OptionSpec] = [
@@ -56,8 +65,8 @@ _SPECS: list[OptionSpec] = [
     OptionSpec(_O.HANDSHAKE_IVL, "handshake_ivl", INT, 30000, 0),
     OptionSpec(_O.HEARTBEAT_IVL, "heartbeat_ivl", INT, 0, 0),
     OptionSpec(_O.HEARTBEAT_TIMEOUT, "heartbeat_timeout", INT, -1, -1),
-    OptionSpec(_O.HEARTBEAT_TTL, "heartbeat_ttl", INT, 0, 0, 6553599),
-    OptionSpec(_O.MAXMSGSIZE, "maxmsgsize", INT, -1, -1),
+    OptionSpec(_O.HEARTBEAT_TTL, "heartbeat_ttl", INT, 0, -1, 6553599, granularity=100),
+    OptionSpec(_O.MAXMSGSIZE, "maxmsgsize", INT, -1, -(1 << 63)),
     OptionSpec(_O.BACKLOG, "backlog", INT, 100, 0),
     OptionSpec(_O.SNDBUF, "sndbuf", INT, -1, -1),
     OptionSpec(_O.RCVBUF, "rcvbuf", INT, -1, -1),
@@ -75,20 +84,20 @@ _SPECS: list[OptionSpec] = [
     OptionSpec(_O.CONFLATE, "conflate", BOOL),
     OptionSpec(_O.IPV6, "ipv6", BOOL),
     OptionSpec(_O.IPV4ONLY, "ipv4only", BOOL, True),
-    OptionSpec(_O.ROUTER_MANDATORY, "router_mandatory", BOOL, socket_types=_types(_T.ROUTER)),
-    OptionSpec(_O.ROUTER_HANDOVER, "router_handover", BOOL, socket_types=_types(_T.ROUTER)),
-    OptionSpec(_O.PROBE_ROUTER, "probe_router", BOOL,
+    _set_only(_O.ROUTER_MANDATORY, "router_mandatory", _types(_T.ROUTER)),
+    _set_only(_O.ROUTER_HANDOVER, "router_handover", _types(_T.ROUTER)),
+    OptionSpec(_O.PROBE_ROUTER, "probe_router", BOOL, readable=False, bool_check="nonneg",
                socket_types=_types(_T.ROUTER, _T.DEALER, _T.REQ)),
-    OptionSpec(_O.REQ_RELAXED, "req_relaxed", BOOL, socket_types=_types(_T.REQ)),
-    OptionSpec(_O.REQ_CORRELATE, "req_correlate", BOOL, socket_types=_types(_T.REQ)),
-    OptionSpec(_O.XPUB_VERBOSE, "xpub_verbose", BOOL, socket_types=_types(_T.XPUB)),
-    OptionSpec(_O.XPUB_VERBOSER, "xpub_verboser", BOOL, socket_types=_types(_T.XPUB)),
-    OptionSpec(_O.XPUB_NODROP, "xpub_nodrop", BOOL, socket_types=_types(_T.XPUB)),
-    OptionSpec(_O.INVERT_MATCHING, "invert_matching", BOOL,
+    _set_only(_O.REQ_RELAXED, "req_relaxed", _types(_T.REQ)),
+    _set_only(_O.REQ_CORRELATE, "req_correlate", _types(_T.REQ)),
+    _set_only(_O.XPUB_VERBOSE, "xpub_verbose", _types(_T.XPUB)),
+    _set_only(_O.XPUB_VERBOSER, "xpub_verboser", _types(_T.XPUB)),
+    _set_only(_O.XPUB_NODROP, "xpub_nodrop", _types(_T.XPUB)),
+    OptionSpec(_O.INVERT_MATCHING, "invert_matching", BOOL, bool_check="any",
                socket_types=_types(_T.PUB, _T.SUB, _T.XPUB, _T.XSUB)),
-    OptionSpec(_O.PLAIN_SERVER, "plain_server", BOOL, strict_bool=False),
-    OptionSpec(_O.CURVE_SERVER, "curve_server", BOOL, strict_bool=False),
-    OptionSpec(_O.ZAP_ENFORCE_DOMAIN, "zap_enforce_domain", BOOL),
+    OptionSpec(_O.PLAIN_SERVER, "plain_server", BOOL),
+    OptionSpec(_O.CURVE_SERVER, "curve_server", BOOL),
+    OptionSpec(_O.ZAP_ENFORCE_DOMAIN, "zap_enforce_domain", BOOL, bool_check="any"),
     OptionSpec(_O.ROUTING_ID, "routing_id", BYTES, b"", min_len=1, max_len=255),
     OptionSpec(_O.CONNECT_ROUTING_ID, "connect_routing_id", BYTES, b"", min_len=1, max_len=255),
     OptionSpec(_O.ZAP_DOMAIN, "zap_domain", BYTES, b"", min_len=1, max_len=255),
@@ -177,6 +186,8 @@ class SocketOptions:
             setattr(self, spec.attr, default)
         self.mechanism = 0
         self.as_server = False
+        if socket_type in (SocketType.SUB, SocketType.XSUB):
+            self.linger = 0  # libzmq's default for subscribers
 
     def snapshot(self) -> SocketOptions:
         return copy.copy(self)
@@ -199,8 +210,10 @@ class SocketOptions:
             if not isinstance(value, int):
                 raise TypeError(f"setsockopt({name}): expected int, got {type(value).__name__}")
             if spec.kind == BOOL:
-                if spec.strict_bool and value not in (0, 1):
-                    raise ZMQError(Errno.EINVAL, f"setsockopt({name}): must be 0 or 1")
+                if (spec.bool_check == "strict" and value not in (0, 1)) or (
+                    spec.bool_check == "nonneg" and value < 0
+                ):
+                    raise ZMQError(Errno.EINVAL, f"setsockopt({name}): {value} is not a boolean")
                 setattr(self, spec.attr, bool(value))
             else:
                 if not spec.minimum <= value <= spec.maximum:
@@ -209,6 +222,8 @@ class SocketOptions:
                         f"setsockopt({name}): {value} is out of range "
                         f"[{spec.minimum}, {spec.maximum}]",
                     )
+                if spec.granularity > 1:
+                    value = max(value, 0) // spec.granularity * spec.granularity
                 setattr(self, spec.attr, value)
         else:
             if isinstance(value, str):
@@ -233,6 +248,10 @@ class SocketOptions:
         spec = OPTION_SPECS.get(code)
         if spec is None:
             raise ZMQError(Errno.EINVAL, f"getsockopt({option_name(code)}): unknown option")
+        if not spec.readable:
+            raise ZMQError(
+                Errno.EINVAL, f"getsockopt({option_name(code)}): option is write-only (libzmq)"
+            )
         value = getattr(self, spec.attr)
         if spec.kind == BOOL:
             return int(value)

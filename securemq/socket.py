@@ -22,6 +22,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import routing
@@ -71,13 +72,51 @@ class Socket:
     """A ZeroMQ socket. Create it with ``Context.socket(type)``."""
 
     _closed: bool
+    # Attribute-style options (generated properties, see the end of this module).
+    linger: int
+    sndhwm: int
+    rcvhwm: int
+    hwm: int
+    sndtimeo: int
+    rcvtimeo: int
+    rcvmore: int
+    events: int
+    fd: int
+    last_endpoint: bytes
+    routing_id: bytes
+    identity: bytes
+    reconnect_ivl: int
+    reconnect_ivl_max: int
+    handshake_ivl: int
+    heartbeat_ivl: int
+    heartbeat_timeout: int
+    heartbeat_ttl: int
+    maxmsgsize: int
+    immediate: int
+    conflate: int
+    router_mandatory: int
+    router_handover: int
+    req_relaxed: int
+    req_correlate: int
+    xpub_verbose: int
+    tcp_keepalive: int
+    ipv6: int
+    plain_server: int
+    plain_username: bytes
+    plain_password: bytes
+    curve_server: int
+    curve_publickey: bytes
+    curve_secretkey: bytes
+    curve_serverkey: bytes
+    zap_domain: bytes
+    mechanism: int
 
     def __init__(self, context: Context, socket_type: int) -> None:
         try:
             stype = SocketType(socket_type)
         except ValueError:
             raise ZMQError(Errno.EINVAL, f"socket({socket_type}): unknown socket type") from None
-        object.__setattr__(self, "_closed", False)
+        self._closed = False
         self.context = context
         self._type = stype
         self._opts = SocketOptions(int(stype))
@@ -105,6 +144,8 @@ class Socket:
         self._engines: set[StreamEngine] = set()
         # inproc links: our Peer -> (other socket, its Peer for the same link)
         self._inproc_links: dict[Peer, tuple[Any, Peer]] = {}
+        self._lingering: set[Connecter] = set()
+        self._linger_deadline: float | None = None
         context._register(self)
 
     # -- pyzmq niceties -----------------------------------------------------------------
@@ -129,26 +170,6 @@ class Socket:
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
         return f"<securemq.Socket({self._type.name}) {state} at {id(self):#x}>"
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        upper = name.upper()
-        if upper in SocketOption.__members__:
-            return self.getsockopt(SocketOption[upper])
-        if upper == "IDENTITY":
-            return self.getsockopt(SocketOption.ROUTING_ID)
-        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if not name.startswith("_") and name not in ("context",):
-            upper = name.upper()
-            if upper == "IDENTITY":
-                upper = "ROUTING_ID"
-            if upper in SocketOption.__members__:
-                self.setsockopt(SocketOption[upper], value)
-                return
-        object.__setattr__(self, name, value)
 
     def _check_open(self, what: str) -> None:
         if self._closed:
@@ -226,10 +247,6 @@ class Socket:
     def unsubscribe(self, topic: bytes | str) -> None:
         self.setsockopt(SocketOption.UNSUBSCRIBE, topic)
 
-    @property
-    def rcvmore(self) -> bool:
-        return bool(self._recv_parts)
-
     # -- commands from the reactor ------------------------------------------------------------
     def _post(self, op: int, peer: Peer) -> None:
         """Any thread: queue an attach/hiccup/detach for the socket's thread and wake it."""
@@ -298,20 +315,26 @@ class Socket:
     # -- sending ------------------------------------------------------------------------------
     def send(self, data: Any, flags: int = 0, copy: bool = True, track: bool = False,
              routing_id: int | None = None, group: str | None = None) -> None:
-        self._check_open("send")
-        if isinstance(flags, bool) or not isinstance(flags, int):
-            raise TypeError("send: flags must be an int")
-        part = _as_bytes(data)
-        if flags & Flag.SNDMORE:
+        if self._closed:
+            self._check_open("send")
+        part = data if type(data) is bytes else _as_bytes(data)
+        if flags & 2:  # SNDMORE
             self._send_parts.append(part)
             return
         parts = self._send_parts
-        parts.append(part)
-        self._send_parts = []
+        if parts:
+            parts.append(part)
+            msg = parts[:]
+            parts.clear()
+        else:
+            msg = [part]
+        # Fast path: nothing pending from the reactor and the routing takes it at once.
+        if not self._commands and not self._closing_peers and self._routing.send(msg):
+            return
         try:
-            self._send_message(parts, flags)
+            self._send_message(msg, flags)
         except Again:
-            self._send_parts = parts[:-1]
+            self._send_parts[:0] = msg[:-1]
             raise
 
     def _send_message(self, msg: list[bytes], flags: int) -> None:
@@ -378,12 +401,22 @@ class Socket:
         return self._wait_for(attempt, flags, self._opts.rcvtimeo, "recv")
 
     def recv(self, flags: int = 0, copy: bool = True, track: bool = False) -> Any:
-        self._check_open("recv")
+        if self._closed:
+            self._check_open("recv")
         parts = self._recv_parts
         if not parts:
-            msg, peer = self._next_message(flags)
-            parts.extend(msg)
+            if self._commands or self._closing_peers:
+                self._process_commands()
+            got = self._routing.recv()
+            if got is None:
+                got = self._next_message(flags)
+            msg, peer = got
             self._recv_peer = peer
+            if len(msg) == 1:
+                if copy:
+                    return msg[0]
+                return Frame(msg[0], properties=peer.properties)
+            parts.extend(msg)
         data = parts.popleft()
         if copy:
             return data
@@ -435,7 +468,8 @@ class Socket:
         return mask
 
     def poll(self, timeout: int | None = None, flags: int = PollEvent.POLLIN) -> int:
-        self._check_open("poll")
+        if self._closed:
+            raise ZMQError(Errno.ENOTSUP, "poll: socket is closed")
         timeout_ms = -1 if timeout is None or timeout < 0 else int(timeout)
 
         def attempt() -> int | None:
@@ -585,7 +619,7 @@ class Socket:
             return
         linger_ms = self._opts.linger if linger is None else int(linger)
         self._process_commands()
-        object.__setattr__(self, "_closed", True)
+        self._closed = True
         for peer, (other, other_peer) in list(self._inproc_links.items()):
             self._unlink_inproc(peer, other, other_peer, linger_ms != 0)
         self.context._inproc_forget(self)
@@ -606,16 +640,46 @@ class Socket:
             monitor.stop()
 
     def _close_streams(self, linger_ms: int) -> None:
+        """Reactor side of close(): stop listening; deliver what is queued within LINGER."""
         for listener in self._listeners.values():
             listener.close()
         self._listeners.clear()
-        for connecter in self._connecters.values():
-            connecter.stop()
+        reactor = self.context._ensure_reactor()
+        for connecter in list(self._connecters.values()):
+            peer = connecter.peer
+            connected = any(getattr(e, "connecter", None) is connecter for e in self._engines)
+            if linger_ms != 0 and peer is not None and peer.outbound.readable() and not connected:
+                # Messages wait for a connection that is not up yet: keep dialing (LINGER).
+                connecter.lingering = True  # type: ignore[attr-defined]
+                self._lingering.add(connecter)
+                if linger_ms > 0:
+                    reactor.call_later(linger_ms / 1000.0, partial(self._end_linger, connecter))
+            else:
+                connecter.stop()
         self._connecters.clear()
+        self._linger_deadline = (
+            None if linger_ms < 0 else time.monotonic() + linger_ms / 1000.0
+        )
         for engine in list(self._engines):
             engine.start_linger(linger_ms)
         self._stop_monitor()
-        if not self._engines:
+        self._maybe_finished()
+
+    def _remaining_linger_ms(self) -> int:
+        if self._linger_deadline is None:
+            return -1
+        return max(1, int((self._linger_deadline - time.monotonic()) * 1000))
+
+    def _end_linger(self, connecter: Connecter) -> None:
+        connecter.stop()
+        self._lingering.discard(connecter)
+        for engine in list(self._engines):
+            if getattr(engine, "connecter", None) is connecter:
+                engine.close()
+        self._maybe_finished()
+
+    def _maybe_finished(self) -> None:
+        if self._closed and not self._engines and not self._lingering:
             self.context._unregister(self)
 
     def _unlink_inproc(self, peer: Peer, other: Any, other_peer: Peer,
@@ -671,7 +735,8 @@ class Socket:
         engine.connecter = None  # type: ignore[attr-defined]
 
     def _connected(self, sock: _pysocket.socket, connecter: Connecter, peer_addr: str) -> None:
-        if self._closed or connecter.stopped:
+        # A closed socket's connecters are stopped by _close_streams unless they linger.
+        if connecter.stopped:
             sock.close()
             return
         engine = self._start_engine(sock, connecter.options, connecter.name, peer_addr)
@@ -686,6 +751,12 @@ class Socket:
         props = dict(engine.properties)
         props.setdefault("Routing-Id", routing_id)
         connecter: Connecter | None = getattr(engine, "connecter", None)
+        if connecter is not None and connecter in self._lingering:
+            # Closed while dialing: this connection only delivers the queue, then ends.
+            self._lingering.discard(connecter)
+            connecter.stop()
+            remaining = self._remaining_linger_ms()
+            self.context._ensure_reactor().call_soon(lambda: engine.start_linger(remaining))
         peer = connecter.peer if connecter is not None else None
         if peer is not None:
             peer.routing_id = routing_id
@@ -712,16 +783,17 @@ class Socket:
             peer.outbound.reader_wake = _noop
             if connecter is None or connecter.peer is not peer:
                 self._drop_peer(peer)
-        if connecter is not None and not connecter.stopped and not self._closed:
+        alive = not self._closed or connecter in self._lingering
+        if connecter is not None and not connecter.stopped and alive:
             if error is not None and not error.reconnect:
                 connecter.stop()
                 self._connecters.pop(connecter.name, None)
+                self._lingering.discard(connecter)
                 if connecter.peer is not None:
                     self._drop_peer(connecter.peer)
             else:
                 connecter.connection_lost()
-        if self._closed and not self._engines:
-            self.context._unregister(self)
+        self._maybe_finished()
 
     def _monitor_event(self, event: int, value: int, endpoint: str) -> None:
         monitor = self._monitor
@@ -772,6 +844,29 @@ class Socket:
 
 def _noop() -> None:
     return None
+
+
+def _option_property(option: SocketOption) -> property:
+    def getter(self: Socket) -> Any:
+        try:
+            return self.getsockopt(option)
+        except ZMQError as exc:
+            if exc.errno == Errno.EINVAL:  # pyzmq: unreadable option -> AttributeError
+                raise AttributeError(f"{option.name.lower()}: {exc}") from None
+            raise
+
+    def setter(self: Socket, value: Any) -> None:
+        self.setsockopt(option, value)
+
+    return property(getter, setter, doc=f"The {option.name} socket option.")
+
+
+# Attribute-style options (sock.linger = 0, sock.identity), as pyzmq. Properties rather than a
+# __setattr__ hook, so the internal attributes on the hot path cost nothing extra.
+for _option in SocketOption:
+    if not hasattr(Socket, _option.name.lower()):
+        setattr(Socket, _option.name.lower(), _option_property(_option))
+setattr(Socket, "identity", _option_property(SocketOption.ROUTING_ID))
 
 
 class _BindResult:

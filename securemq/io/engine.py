@@ -99,11 +99,14 @@ class StreamEngine:
         self._peer_ttl = 0.0
         self._timers: list[Timer] = []
         if handshake_ivl_ms > 0:
-            self._timers.append(
-                reactor.call_later(handshake_ivl_ms / 1000.0, self._handshake_timeout)
-            )
+            self._later(handshake_ivl_ms / 1000.0, self._handshake_timeout)
         self._update_registration()
         self._write_out()
+
+    def _later(self, delay: float, callback: Callable[[], None]) -> None:
+        now = time.monotonic()
+        self._timers = [t for t in self._timers if not t.cancelled and t.deadline > now]
+        self._timers.append(self.reactor.call_later(delay, callback))
 
     # -- registration -----------------------------------------------------------------------
     def _update_registration(self) -> None:
@@ -141,7 +144,10 @@ class StreamEngine:
                 self._zap_request(event)
             elif isinstance(event, ev.PingReceived):
                 if event.ttl_ms > 0:
+                    first = self._peer_ttl == 0
                     self._peer_ttl = event.ttl_ms / 1000.0
+                    if first:
+                        self._later(self._peer_ttl, self._check_peer_ttl)
             elif isinstance(event, ev.ConnectionFailed):
                 self._fail(event.error, during_handshake=event.during_handshake)
                 return
@@ -201,7 +207,7 @@ class StreamEngine:
         peer.inbound.writer_wake = lambda: reactor.call_soon(self.resume_reading)
         self.owner._monitor_event(Event.HANDSHAKE_SUCCEEDED, 0, self.endpoint)
         if self._heartbeat_ivl > 0:
-            self._timers.append(reactor.call_later(self._heartbeat_ivl, self._heartbeat))
+            self._later(self._heartbeat_ivl, self._heartbeat)
         self._flush_outbound()
 
     def _handshake_timeout(self) -> None:
@@ -227,9 +233,17 @@ class StreamEngine:
         if self.conn.peer_version >= (3, 1):
             self.conn.send_ping(self._heartbeat_ttl_ms)
             self._write_out()
-        self._timers.append(self.reactor.call_later(self._heartbeat_ivl, self._heartbeat))
-        if self._peer_ttl > 0 and silent >= self._peer_ttl:
-            self._fail(PeerClosed(f"ZMTP: peer TTL expired on {self.endpoint}"))
+        self._later(self._heartbeat_ivl, self._heartbeat)
+
+    def _check_peer_ttl(self) -> None:
+        """The peer's PING TTL: no traffic at all for that long means it is gone."""
+        if self.closed:
+            return
+        silent = time.monotonic() - self._last_rx
+        if silent >= self._peer_ttl:
+            self._fail(PeerClosed(f"ZMTP: peer's heartbeat TTL expired on {self.endpoint}"))
+            return
+        self._later(self._peer_ttl - silent, self._check_peer_ttl)
 
     # -- ZAP --------------------------------------------------------------------------------
     def _zap_request(self, event: ev.ZapRequestNeeded) -> None:
@@ -375,13 +389,15 @@ class StreamEngine:
         """The socket is closing: deliver what is queued (LINGER), then close."""
         if self.closed:
             return
-        if linger_ms == 0 or not self.ready:
+        if linger_ms == 0:
             self.close()
             return
         self.lingering = True
         if linger_ms > 0:
-            self._timers.append(self.reactor.call_later(linger_ms / 1000.0, self.close))
-        self._flush_outbound()
+            self._later(linger_ms / 1000.0, self.close)
+        if self.ready:
+            self._flush_outbound()
+        # Otherwise the handshake finishes first; _flush_outbound then closes when drained.
 
     def close(self) -> None:
         self._close(None)

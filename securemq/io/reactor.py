@@ -94,6 +94,7 @@ class Reactor:
         if not self.in_reactor():
             self._thread.join(5)
 
+
     # -- reactor thread only ----------------------------------------------------------------
     def call_later(self, delay: float, callback: Callback) -> Timer:
         timer = Timer(time.monotonic() + max(delay, 0.0), callback)
@@ -140,11 +141,13 @@ class Reactor:
             for key, mask in ready:
                 fd = key.data
                 if fd is None:
-                    self._wake_pending = False
+                    # Drain first, then re-arm: a call_soon that saw the flag still set is
+                    # already in the deque and is run below; any later one writes the fd.
                     try:
                         os.eventfd_read(self._wake_fd)
                     except OSError:
                         pass
+                    self._wake_pending = False
                     continue
                 entry = handlers.get(fd)
                 if entry is None:
@@ -175,4 +178,11 @@ class Reactor:
                         except Exception:
                             log.exception("securemq: timer failed")
         self._selector.close()
-        os.close(self._wake_fd)
+        # The wake eventfd stays open until the reactor is collected: a late call_soon from
+        # another thread must never write into a reused descriptor.
+
+    def __del__(self) -> None:
+        try:
+            os.close(self._wake_fd)
+        except OSError:
+            pass

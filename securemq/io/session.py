@@ -35,11 +35,17 @@ def make_mechanism(options: SocketOptions, zap: ZapSettings) -> Mechanism:
         from ..zmtp.mechanisms.curve import CurveMechanism
 
         if options.as_server:
+            public_key = options.curve_publickey
+            if not public_key and options.curve_secretkey:
+                # securemq derives the server's public key when only the secret was set.
+                from nacl.bindings import crypto_scalarmult_base
+
+                public_key = crypto_scalarmult_base(options.curve_secretkey)
             return CurveMechanism(
                 as_server=True,
                 properties=props,
                 zap=zap,
-                public_key=options.curve_publickey or bytes(32),
+                public_key=public_key or bytes(32),
                 secret_key=options.curve_secretkey or bytes(32),
             )
         return CurveMechanism(
@@ -52,4 +58,7 @@ def make_mechanism(options: SocketOptions, zap: ZapSettings) -> Mechanism:
         )
     from ..zmtp.mechanisms.null import NullMechanism
 
-    return NullMechanism(as_server=options.as_server, properties=props, zap=zap)
+    # libzmq's NULL asks ZAP on whichever side has a ZAP domain (in practice the server).
+    return NullMechanism(
+        as_server=options.as_server or bool(options.zap_domain), properties=props, zap=zap
+    )

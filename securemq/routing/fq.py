@@ -32,6 +32,10 @@ class FairQueue:
     def recv(self) -> tuple[Message, Peer] | None:
         peers = self.peers
         count = len(peers)
+        if count == 1:  # the common case, without the round-robin arithmetic
+            peer = peers[0]
+            msg = peer.inbound.read()
+            return None if msg is None else (msg, peer)
         start = self._next
         for step in range(count):
             index = (start + step) % count

@@ -34,6 +34,9 @@ class LoadBalancer:
         """Write ``msg`` whole to the next peer with room; the peer, or None if all are full."""
         peers = self.peers
         count = len(peers)
+        if count == 1:  # the common case, without the round-robin arithmetic
+            peer = peers[0]
+            return peer if peer.outbound.write(msg) else None
         start = self._next
         for step in range(count):
             index = (start + step) % count

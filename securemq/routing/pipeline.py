@@ -18,6 +18,9 @@ class Push(Routing):
     def __init__(self, options: RoutingOptions) -> None:
         super().__init__(options)
         self._lb = LoadBalancer()
+        lb_send = self._lb.send
+        # Bound once: the hot path skips a method layer.
+        self.send = lambda msg: lb_send(msg) is not None  # type: ignore[method-assign]
 
     def attach(self, peer: Peer) -> None:
         if peer not in self._lb.peers:
@@ -47,6 +50,7 @@ class Pull(Routing):
     def __init__(self, options: RoutingOptions) -> None:
         super().__init__(options)
         self._fq = FairQueue()
+        self.recv = self._fq.recv  # type: ignore[method-assign]  # the hot path, unwrapped
 
     def attach(self, peer: Peer) -> None:
         if peer not in self._fq.peers:

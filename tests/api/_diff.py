@@ -35,3 +35,11 @@ def both_sockets(socket_type_name: str) -> tuple[Any, Any, Callable[[], None]]:
         sctx.term()
 
     return zsock, ssock, cleanup
+
+
+def getsockopt_outcome(sock: Any, code: int) -> Outcome:
+    return outcome(lambda: sock.getsockopt(code))
+
+
+def getattr_outcome(sock: Any, name: str) -> Outcome:
+    return outcome(lambda: getattr(sock, name))

@@ -94,13 +94,13 @@ class Pair:
         self.endpoints = endpoints
 
     def smq(self, socket_type: int, **options: Any) -> securemq.Socket:
-        sock = configure(self.smq_ctx.socket(socket_type))
+        sock: securemq.Socket = configure(self.smq_ctx.socket(socket_type))
         for name, value in options.items():
             sock.setsockopt(getattr(securemq, name.upper()), value)
         return sock
 
     def pz(self, socket_type: int, **options: Any) -> zmq.Socket[bytes]:
-        sock = configure(self.pz_ctx.socket(socket_type))
+        sock: zmq.Socket[bytes] = configure(self.pz_ctx.socket(socket_type))
         for name, value in options.items():
             sock.setsockopt(getattr(zmq, name.upper()), value)
         return sock
@@ -114,9 +114,10 @@ class Pair:
     def make(self, smq_type: int, pz_type: int, smq_binds: bool,
              smq_opts: dict[str, Any] | None = None,
              pz_opts: dict[str, Any] | None = None,
-             handshake: bool = False) -> tuple[securemq.Socket, zmq.Socket[bytes]]:
+             handshake: bool = False) -> tuple[Any, Any]:
         """A linked pair; with ``handshake`` it returns once the binder finished the handshake
-        (for patterns where the binder has no pipe, hence drops, before that: XSUB, PUB)."""
+        (for patterns where the binder has no pipe, hence drops, before that: XSUB, PUB).
+        Returns (securemq socket, pyzmq socket), typed Any as tests swap pattern roles."""
         s = self.smq(smq_type, **(smq_opts or {}))
         p = self.pz(pz_type, **(pz_opts or {}))
         binder, connecter = (s, p) if smq_binds else (p, s)

@@ -6,6 +6,8 @@ which side of the pattern securemq plays.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import zmq
 
@@ -104,17 +106,17 @@ _SENSOR_FEED = [b"sensor:temp 21", b"sensor:humidity 40", b"other:temp 99", b"se
                 b"sensor: bare", b"sensor:temp 22"]
 
 
-def _pub_sub(pair: Pair, smq_binds: bool, smq_role: str) -> tuple[object, object]:
+def _pub_sub(pair: Pair, smq_binds: bool, smq_role: str) -> tuple[Any, Any]:
     if smq_role == "PUB":
         return pair.make(securemq.PUB, zmq.SUB, smq_binds)
     sub, pub = pair.make(securemq.SUB, zmq.PUB, smq_binds)
     return pub, sub
 
 
-def _collect_until(sub: object, marker: bytes) -> list[bytes]:
+def _collect_until(sub: Any, marker: bytes) -> list[bytes]:
     got: list[bytes] = []
     while True:
-        msg: bytes = sub.recv()  # type: ignore[attr-defined]
+        msg: bytes = sub.recv()
         if msg == marker:
             return got
         got.append(msg)
@@ -123,13 +125,13 @@ def _collect_until(sub: object, marker: bytes) -> list[bytes]:
 @pytest.mark.parametrize("smq_role", ["PUB", "SUB"])
 def test_pub_sub_prefix_filter(pair: Pair, smq_binds: bool, smq_role: str) -> None:
     pub, sub = _pub_sub(pair, smq_binds, smq_role)
-    sub.subscribe(b"sensor:")  # type: ignore[attr-defined]
-    sub.subscribe(b"end")  # type: ignore[attr-defined]
+    sub.subscribe(b"sensor:")
+    sub.subscribe(b"end")
     first = publish_until_received(pub, sub, [b"sensor:warmup"])
     assert first == [b"sensor:warmup"]
     for msg in _SENSOR_FEED:
-        pub.send(msg)  # type: ignore[attr-defined]
-    pub.send(b"end")  # type: ignore[attr-defined]
+        pub.send(msg)
+    pub.send(b"end")
     got = [m for m in _collect_until(sub, b"end") if m != b"sensor:warmup"]
     assert got == [m for m in _SENSOR_FEED if m.startswith(b"sensor:")]
 
@@ -137,11 +139,11 @@ def test_pub_sub_prefix_filter(pair: Pair, smq_binds: bool, smq_role: str) -> No
 @pytest.mark.parametrize("smq_role", ["PUB", "SUB"])
 def test_pub_sub_empty_subscription_gets_all(pair: Pair, smq_binds: bool, smq_role: str) -> None:
     pub, sub = _pub_sub(pair, smq_binds, smq_role)
-    sub.subscribe(b"")  # type: ignore[attr-defined]
+    sub.subscribe(b"")
     publish_until_received(pub, sub, [b"warmup"])
     for msg in [*_SENSOR_FEED, b""]:
-        pub.send(msg)  # type: ignore[attr-defined]
-    pub.send(b"end")  # type: ignore[attr-defined]
+        pub.send(msg)
+    pub.send(b"end")
     got = [m for m in _collect_until(sub, b"end") if m != b"warmup"]
     assert got == [*_SENSOR_FEED, b""]
 
@@ -149,21 +151,21 @@ def test_pub_sub_empty_subscription_gets_all(pair: Pair, smq_binds: bool, smq_ro
 @pytest.mark.parametrize("smq_role", ["PUB", "SUB"])
 def test_pub_sub_unsubscribe(pair: Pair, smq_binds: bool, smq_role: str) -> None:
     pub, sub = _pub_sub(pair, smq_binds, smq_role)
-    sub.subscribe(b"sensor:a")  # type: ignore[attr-defined]
+    sub.subscribe(b"sensor:a")
     publish_until_received(pub, sub, [b"sensor:a 0"])
     # CANCEL then SUBSCRIBE travel in order on one connection: once "marker" arrives, the
     # publisher has also processed the unsubscribe.
-    sub.unsubscribe(b"sensor:a")  # type: ignore[attr-defined]
-    sub.subscribe(b"marker")  # type: ignore[attr-defined]
+    sub.unsubscribe(b"sensor:a")
+    sub.subscribe(b"marker")
     seen: list[bytes] = []
     while b"marker" not in seen:
-        pub.send(b"sensor:a 1")  # type: ignore[attr-defined]
-        pub.send(b"marker")  # type: ignore[attr-defined]
-        if sub.poll(20):  # type: ignore[attr-defined]
-            seen.append(sub.recv())  # type: ignore[attr-defined]
+        pub.send(b"sensor:a 1")
+        pub.send(b"marker")
+        if sub.poll(20):
+            seen.append(sub.recv())
     for i in range(20):
-        pub.send(b"sensor:a late %d" % i)  # type: ignore[attr-defined]
-    pub.send(b"marker end")  # type: ignore[attr-defined]
+        pub.send(b"sensor:a late %d" % i)
+    pub.send(b"marker end")
     after = _collect_until(sub, b"marker end")
     assert all(m == b"marker" for m in after), after
 
@@ -171,7 +173,7 @@ def test_pub_sub_unsubscribe(pair: Pair, smq_binds: bool, smq_role: str) -> None
 @pytest.mark.parametrize("smq_role", ["PUB", "SUB"])
 def test_pub_sub_multipart_topic_frame(pair: Pair, smq_binds: bool, smq_role: str) -> None:
     pub, sub = _pub_sub(pair, smq_binds, smq_role)
-    sub.subscribe(b"sensor:")  # type: ignore[attr-defined]
+    sub.subscribe(b"sensor:")
     got = publish_until_received(pub, sub, [b"sensor:temp", b"21.5", b"C"])
     assert got == [b"sensor:temp", b"21.5", b"C"]
 
@@ -199,21 +201,22 @@ def test_xpub_xsub_subscription_messages(pair: Pair, smq_binds: bool, smq_role: 
 
 @pytest.mark.parametrize("smq_role", ["XPUB", "SUBS"])
 @pytest.mark.parametrize("verbose", [False, True], ids=["plain", "verbose"])
-def test_xpub_duplicate_subscriptions(pair: Pair, smq_binds: bool, smq_role: str,
-                                      verbose: bool) -> None:
+def test_xpub_duplicate_subscriptions(pair: Pair, smq_role: str, verbose: bool) -> None:
     """XPUB passes on only the first subscription to a topic, all of them with XPUB_VERBOSE,
-    and reports the unsubscribe when the last subscriber goes away."""
+    and reports the unsubscribe when the last subscriber goes away.
+
+    The XPUB binds: libzmq 4.3.5's own connecting XPUB does not surface subscription messages
+    from a bound SUB to recv() (checked with pyzmq on both sides), so that topology is not a
+    reference behaviour.
+    """
     if smq_role == "XPUB":
-        xpub = pair.smq(securemq.XPUB, xpub_verbose=int(verbose))
-        sub1, sub2 = pair.pz(zmq.SUB), pair.pz(zmq.SUB)
+        xpub: Any = pair.smq(securemq.XPUB, xpub_verbose=int(verbose))
+        sub1: Any = pair.pz(zmq.SUB)
+        sub2: Any = pair.pz(zmq.SUB)
     else:
         xpub = pair.pz(zmq.XPUB, xpub_verbose=int(verbose))
         sub1, sub2 = pair.smq(securemq.SUB), pair.smq(securemq.SUB)
-    if smq_binds == (smq_role == "XPUB"):
-        pair.link(xpub, sub1, sub2)
-    else:
-        pair.link(sub1, xpub)
-        pair.link(sub2, xpub)
+    pair.link(xpub, sub1, sub2)
     sub1.subscribe(b"A")
     assert xpub.recv() == b"\x01A"
     sub2.subscribe(b"A")

@@ -294,3 +294,6 @@ def test_relative_import_resolution() -> None:
     assert _resolve("securemq.zmtp.mechanisms.curve", False, 2, "zap") == "securemq.zmtp.zap"
     assert _resolve("securemq.zmtp", True, 1, "frames") == "securemq.zmtp.frames"
     assert _resolve("securemq.zmtp", True, 2, "io") == "securemq.io"
+    assert real_module("securemq.constants.REP") == "securemq.constants"
+    assert real_module("securemq.zmtp.frames.encode") == "securemq.zmtp.frames"
+    assert real_module("securemq.Context") == "securemq"

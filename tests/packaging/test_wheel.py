@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,7 @@ def _pip_wheel(src: Path, out: Path, isolated: bool) -> subprocess.CompletedProc
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[zipfile.ZipFile]:
     base = tmp_path_factory.mktemp("wheel")
     src, out = base / "src", base / "dist"
     src.mkdir()
@@ -52,8 +53,8 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
     wheels = list(out.glob("securemq-*.whl"))
     assert len(wheels) == 1, wheels
     with zipfile.ZipFile(wheels[0]) as zf:
-        zf.testzip()
-    return zipfile.ZipFile(wheels[0])
+        assert zf.testzip() is None, "corrupt wheel"
+        yield zf
 
 
 def _names(wheel: zipfile.ZipFile) -> set[str]:
