@@ -279,7 +279,7 @@ def _in(address: str, exact: set[str], networks: list[Network]) -> bool:
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
-        return False  # IPC peers (":uid:gid:pid") and other non-IP addresses
+        return False  # IPC peers ("localhost:uid:gid:pid") and other non-IP addresses
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         mapped = ip.ipv4_mapped
         return any(ip in net or mapped in net for net in networks)

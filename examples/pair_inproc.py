@@ -17,36 +17,42 @@ TIMEOUT_MS = 5000
 VOLLEYS = 5
 
 
-def step1(ctx: zmq.Context) -> None:
+def signal_next(ctx: zmq.Context, endpoint: str) -> None:
+    """Send READY and close; the peer reads the message after we are gone."""
     sender = ctx.socket(zmq.PAIR)
-    sender.linger = 0
-    sender.connect("inproc://step2")
+    try:
+        sender.connect(endpoint)
+        sender.send(b"READY")
+    finally:
+        sender.close()
+
+
+def step1(ctx: zmq.Context) -> None:
     print("step 1: ready, signaling step 2")
-    sender.send(b"READY")
-    sender.close()
+    signal_next(ctx, "inproc://step2")
 
 
 def step2(ctx: zmq.Context) -> None:
     receiver = ctx.socket(zmq.PAIR)
     receiver.linger = 0
     receiver.rcvtimeo = TIMEOUT_MS
-    receiver.bind("inproc://step2")
-    thread = threading.Thread(target=step1, args=(ctx,), daemon=True)
-    thread.start()
-    signal = receiver.recv()
-    receiver.close()
-    thread.join(TIMEOUT_MS / 1000)
-    sender = ctx.socket(zmq.PAIR)
-    sender.linger = 0
-    sender.connect("inproc://step3")
+    try:
+        receiver.bind("inproc://step2")
+        thread = threading.Thread(target=step1, args=(ctx,), daemon=True)
+        thread.start()
+        signal = receiver.recv()
+        thread.join(TIMEOUT_MS / 1000)
+    except zmq.Again:
+        print("step 2: no signal from step 1", file=sys.stderr)
+        return
+    finally:
+        receiver.close()
     print(f"step 2: got {signal.decode()} from step 1, signaling step 3")
-    sender.send(b"READY")
-    sender.close()
+    signal_next(ctx, "inproc://step3")
 
 
 def ponger(ctx: zmq.Context) -> None:
     pair = ctx.socket(zmq.PAIR)
-    pair.linger = 0
     pair.rcvtimeo = TIMEOUT_MS
     pair.connect("inproc://pingpong")
     try:

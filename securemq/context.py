@@ -217,11 +217,9 @@ class Context:
 
     def _finish_link(self, binder: Socket, connecter: Socket, c_view: Peer, b_view: Peer) -> None:
         c_view.routing_id = binder._opts.routing_id
-        c_view.properties = {"Socket-Type": SOCKET_TYPE_NAMES[binder.socket_type],
-                             "Routing-Id": binder._opts.routing_id}
+        c_view.properties = {"Socket-Type": SOCKET_TYPE_NAMES[binder.socket_type]}
         b_view.routing_id = connecter._opts.routing_id
-        b_view.properties = {"Socket-Type": SOCKET_TYPE_NAMES[connecter.socket_type],
-                             "Routing-Id": connecter._opts.routing_id}
+        b_view.properties = {"Socket-Type": SOCKET_TYPE_NAMES[connecter.socket_type]}
         b_view.inbound.reader_wake = binder._waker.wake
         b_view.outbound.writer_wake = binder._waker.wake
         connecter._inproc_links[c_view] = (binder, b_view)

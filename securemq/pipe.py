@@ -14,6 +14,7 @@ writes, the peer's routing id and the properties ``Frame.get`` reports.
 from __future__ import annotations
 
 import os
+import select
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -26,20 +27,22 @@ def _nothing() -> None:
 
 
 class Waker:
-    """A level flag with an optional file descriptor that is readable while the flag is set.
+    """A level flag backed by an eventfd that is readable while the flag is set.
 
-    ``wake()`` may be called from any thread; one thread waits. The fd (an eventfd, made on
-    demand) lets ``select``/``poll`` and asyncio loops watch a securemq socket like libzmq's
-    ZMQ_FD.
+    ``wake()`` may be called from any thread; one thread waits. Waiting blocks in the kernel on
+    the eventfd (a thread wakes several times faster this way than through threading.Event),
+    and the same descriptor lets ``select``/``poll`` and asyncio loops watch a securemq socket
+    like libzmq's ZMQ_FD.
     """
 
-    __slots__ = ("_callbacks", "_event", "_fd", "_fd_set", "_lock")
+    __slots__ = ("__weakref__", "_callbacks", "_fd", "_flag", "_lock", "_poller")
 
     def __init__(self) -> None:
-        self._event = threading.Event()
+        self._fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        self._flag = False
         self._lock = threading.Lock()
-        self._fd = -1
-        self._fd_set = False
+        self._poller = select.poll()
+        self._poller.register(self._fd, select.POLLIN)
         # Called on every wake, from the waking thread (asyncio uses call_soon_threadsafe).
         self._callbacks: tuple[Callable[[], None], ...] = ()
 
@@ -52,51 +55,50 @@ class Waker:
             self._callbacks = tuple(c for c in self._callbacks if c is not callback)
 
     def wake(self) -> None:
-        self._event.set()
+        if not self._flag:
+            self._flag = True
+            try:
+                os.eventfd_write(self._fd, 1)
+            except OSError:
+                pass
         for callback in self._callbacks:
             callback()
-        if self._fd >= 0 and not self._fd_set:
-            with self._lock:
-                if self._fd >= 0 and not self._fd_set:
-                    self._fd_set = True
-                    try:
-                        os.eventfd_write(self._fd, 1)
-                    except OSError:
-                        pass
 
     def clear(self) -> None:
-        self._event.clear()
-        if self._fd_set:
-            with self._lock:
-                if self._fd_set:
-                    self._fd_set = False
-                    try:
-                        os.eventfd_read(self._fd)
-                    except OSError:
-                        pass
+        if self._flag:
+            self._flag = False
+            try:
+                os.eventfd_read(self._fd)
+            except OSError:
+                pass
 
     def wait(self, timeout: float | None) -> bool:
-        return self._event.wait(timeout)
+        """Block until woken or ``timeout`` seconds pass; True when woken."""
+        if self._flag:
+            return True
+        try:
+            ready = self._poller.poll(-1 if timeout is None else max(0, int(timeout * 1000)))
+        except OSError:
+            return self._flag
+        return bool(ready) or self._flag
 
     def is_set(self) -> bool:
-        return self._event.is_set()
+        return self._flag
 
     def fileno(self) -> int:
-        """The eventfd, readable while woken (created on first use)."""
-        with self._lock:
-            if self._fd < 0:
-                self._fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
-                if self._event.is_set():
-                    os.eventfd_write(self._fd, 1)
-                    self._fd_set = True
-            return self._fd
+        """The eventfd, readable while woken."""
+        return self._fd
 
     def close(self) -> None:
-        with self._lock:
-            if self._fd >= 0:
-                os.close(self._fd)
-                self._fd = -1
-                self._fd_set = False
+        fd, self._fd = self._fd, -1
+        if fd >= 0:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def __del__(self) -> None:
+        self.close()
 
 
 class Pipe:

@@ -621,7 +621,8 @@ class Socket:
         self._process_commands()
         self._closed = True
         for peer, (other, other_peer) in list(self._inproc_links.items()):
-            self._unlink_inproc(peer, other, other_peer, linger_ms != 0)
+            # As libzmq: inproc messages already sent stay readable, whatever LINGER says.
+            self._unlink_inproc(peer, other, other_peer)
         self.context._inproc_forget(self)
         if self.context._reactor is not None:
             self.context._reactor.call_soon(lambda: self._close_streams(linger_ms))
@@ -749,7 +750,6 @@ class Socket:
             if key.lower() in ("identity", "routing-id"):
                 routing_id = value
         props = dict(engine.properties)
-        props.setdefault("Routing-Id", routing_id)
         connecter: Connecter | None = getattr(engine, "connecter", None)
         if connecter is not None and connecter in self._lingering:
             # Closed while dialing: this connection only delivers the queue, then ends.
@@ -799,6 +799,9 @@ class Socket:
         monitor = self._monitor
         if monitor is not None:
             monitor.emit(event, value, endpoint)
+
+    def _inbound_wake(self) -> Callable[[], None]:
+        return self._waker.wake
 
     def _zap_handler_attach(self, peer: Peer) -> bool:
         handler = self.context._zap_handler()

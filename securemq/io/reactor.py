@@ -46,6 +46,7 @@ class Reactor:
         self._timers: list[tuple[float, int, Timer]] = []
         self._seq = itertools.count()
         self._handlers: dict[int, tuple[Any, Callback | None, Callback | None]] = {}
+        self._deferred: dict[Callback, None] = {}
         self._stopping = False
         self._selector.register(self._wake_fd, selectors.EVENT_READ, None)
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -96,6 +97,11 @@ class Reactor:
 
 
     # -- reactor thread only ----------------------------------------------------------------
+    def defer(self, callback: Callback) -> None:
+        """Run once just before the loop blocks again (wake-ups of other threads go here, so the
+        woken thread finds the GIL free instead of fighting the reactor for it)."""
+        self._deferred[callback] = None
+
     def call_later(self, delay: float, callback: Callback) -> Timer:
         timer = Timer(time.monotonic() + max(delay, 0.0), callback)
         heapq.heappush(self._timers, (timer.deadline, next(self._seq), timer))
@@ -134,6 +140,15 @@ class Reactor:
                 timeout = 0
             elif self._timers:
                 timeout = max(0.0, self._timers[0][0] - time.monotonic())
+            if self._deferred:
+                deferred, self._deferred = self._deferred, {}
+                for callback in deferred:
+                    try:
+                        callback()
+                    except Exception:
+                        log.exception("securemq: deferred call failed")
+                if calls:
+                    timeout = 0
             try:
                 ready = select(timeout)
             except OSError:

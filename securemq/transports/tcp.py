@@ -65,14 +65,15 @@ def tune(sock: socket.socket, *, keepalive: int, sndbuf: int, rcvbuf: int) -> No
 
 
 def peer_address(sock: socket.socket) -> str:
-    """The peer's IP text (ZAP address, Peer-Address); for ipc ':uid:gid:pid' as libzmq."""
+    """The peer's IP text (ZAP address, Peer-Address); for ipc 'localhost:uid:gid:pid'."""
     if sock.family == socket.AF_UNIX:
         import struct
 
         try:
             creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
             pid, uid, gid = struct.unpack("3i", creds)
-            return f":{uid}:{gid}:{pid}"
+            # libzmq names Unix-socket peers "localhost" (getnameinfo), then the credentials.
+            return f"localhost:{uid}:{gid}:{pid}"
         except OSError:
             return ""
     try:

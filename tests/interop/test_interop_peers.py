@@ -330,3 +330,41 @@ def test_heartbeat_traffic_on_the_wire(smq_ctx: securemq.Context,
         assert p.recv_multipart() == [ident, b"still here"]
     finally:
         relay.close()
+
+
+_PROPERTY_NAMES = ("Socket-Type", "Peer-Address", "Identity", "Routing-Id", "User-Id")
+
+
+def _properties(frame: Any) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for name in _PROPERTY_NAMES:
+        try:
+            out[name] = frame.get(name)
+        except (zmq.ZMQError, securemq.ZMQError):
+            out[name] = None  # libzmq: EINVAL, no such property
+    return out
+
+
+@pytest.mark.parametrize("sender,receiver,routing_id", [
+    ("PUSH", "PULL", None),
+    ("DEALER", "ROUTER", b"abc"),
+    ("DEALER", "ROUTER", None),
+    ("REQ", "ROUTER", None),
+])
+def test_message_properties_match_libzmq(pair: Pair, sender: str, receiver: str,
+                                         routing_id: bytes | None) -> None:
+    """The same pyzmq sender talks to a libzmq receiver and to a securemq receiver: both must
+    expose the same message properties (names, values, and which ones are absent)."""
+    seen = {}
+    for side in ("libzmq", "securemq"):
+        recv_sock = (pair.pz(getattr(zmq, receiver)) if side == "libzmq"
+                     else pair.smq(getattr(securemq, receiver)))
+        send_sock = pair.pz(getattr(zmq, sender))
+        if routing_id is not None:
+            send_sock.setsockopt(zmq.ROUTING_ID, routing_id)
+        pair.link(recv_sock, send_sock)
+        send_sock.send(b"payload")
+        frames = recv_sock.recv_multipart(copy=False)
+        assert frames[-1].bytes == b"payload"
+        seen[side] = _properties(frames[-1])
+    assert seen["securemq"] == seen["libzmq"]
