@@ -9,6 +9,7 @@ from __future__ import annotations
 from . import constants
 from .constants import *  # noqa: F403
 from .constants import (
+    FAILED_AUTH_BACKOFF,
     ContextOption,
     DeviceType,
     Errno,
@@ -66,6 +67,7 @@ def device(device_type: int, frontend: Socket, backend: Socket) -> None:
 
 
 __all__ = [
+    "FAILED_AUTH_BACKOFF",
     "Again", "Context", "ContextOption", "ContextTerminated", "DeviceType", "Errno", "Event",
     "Flag", "Frame", "Message", "MessageOption", "NotDone", "PollEvent", "Poller",
     "ProtocolError", "SecurityMechanism", "Socket", "SocketOption", "SocketType", "ZMQBaseError",

@@ -209,6 +209,11 @@ class Errno(IntEnum):
     EMTHREAD = ZMQ_HAUSNUMERO + 54
 
 
+# securemq's own socket options (outside libzmq's numbering).
+# FAILED_AUTH_BACKOFF: the longest delay (ms) before a bound socket starts the handshake of a
+# new connection from an address whose recent handshakes failed; 0 (default, as libzmq) = off.
+FAILED_AUTH_BACKOFF = 0x5EC0001
+
 # The ZAP endpoint libzmq hard-codes.
 ZAP_ENDPOINT = "inproc://zeromq.zap.01"
 

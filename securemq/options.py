@@ -11,7 +11,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from .constants import Errno, SocketOption, SocketType
+from .constants import FAILED_AUTH_BACKOFF, Errno, SocketOption, SocketType
 from .error import ZMQError
 from .z85 import decode as z85_decode
 from .z85 import encode as z85_encode
@@ -98,6 +98,7 @@ _SPECS: list[OptionSpec] = [
     OptionSpec(_O.PLAIN_SERVER, "plain_server", BOOL),
     OptionSpec(_O.CURVE_SERVER, "curve_server", BOOL),
     OptionSpec(_O.ZAP_ENFORCE_DOMAIN, "zap_enforce_domain", BOOL, bool_check="any"),
+    OptionSpec(FAILED_AUTH_BACKOFF, "failed_auth_backoff", INT, 0, 0, 3_600_000),
     OptionSpec(_O.ROUTING_ID, "routing_id", BYTES, b"", min_len=1, max_len=255),
     OptionSpec(_O.CONNECT_ROUTING_ID, "connect_routing_id", BYTES, b"", min_len=1, max_len=255),
     OptionSpec(_O.ZAP_DOMAIN, "zap_domain", BYTES, b"", min_len=1, max_len=255),
@@ -120,6 +121,8 @@ SOCKET_HANDLED = frozenset(
 
 
 def option_name(code: int) -> str:
+    if code == FAILED_AUTH_BACKOFF:
+        return "FAILED_AUTH_BACKOFF"
     try:
         return SocketOption(code).name
     except ValueError:
@@ -150,6 +153,7 @@ class SocketOptions:
     tcp_keepalive_idle: int
     tcp_keepalive_intvl: int
     tos: int
+    failed_auth_backoff: int
     immediate: bool
     conflate: bool
     ipv6: bool

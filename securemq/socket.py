@@ -26,9 +26,18 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import routing
-from .constants import Errno, Event, Flag, PollEvent, SocketOption, SocketType
+from .constants import (
+    FAILED_AUTH_BACKOFF,
+    Errno,
+    Event,
+    Flag,
+    PollEvent,
+    SocketOption,
+    SocketType,
+)
 from .error import Again, ContextTerminated, ZMQBindError, ZMQError
 from .frame import Frame
+from .io.backoff import FailureBackoff
 from .options import SOCKET_HANDLED, SocketOptions, option_name
 from .pipe import Peer, Pipe, Waker
 from .transports import ipc, tcp
@@ -49,6 +58,9 @@ _WAIT_SLICE = 0.25
 _SEND_TYPES = (bytes, bytearray, memoryview)
 
 _PERSISTENT_CONNECT_EXCLUDED = frozenset({SocketType.ROUTER})
+_HANDSHAKE_FAILURES = frozenset({
+    Event.HANDSHAKE_FAILED_AUTH, Event.HANDSHAKE_FAILED_PROTOCOL, Event.HANDSHAKE_FAILED_NO_DETAIL,
+})
 
 
 def _as_bytes(data: Any, what: str = "send") -> bytes:
@@ -110,6 +122,7 @@ class Socket:
     curve_serverkey: bytes
     zap_domain: bytes
     mechanism: int
+    failed_auth_backoff: int
 
     def __init__(self, context: Context, socket_type: int) -> None:
         try:
@@ -145,6 +158,7 @@ class Socket:
         # inproc links: our Peer -> (other socket, its Peer for the same link)
         self._inproc_links: dict[Peer, tuple[Any, Peer]] = {}
         self._lingering: set[Connecter] = set()
+        self._auth_failures = FailureBackoff()
         self._linger_deadline: float | None = None
         context._register(self)
 
@@ -731,6 +745,20 @@ class Socket:
             sock.close()
             return
         opts: SocketOptions = getattr(listener, "options", self._opts)
+        delay = self._auth_failures.delay(peer_addr, opts.failed_auth_backoff)
+        if delay > 0:
+            # This address keeps failing its handshakes: make it wait before we do any work.
+            self.context._ensure_reactor().call_later(
+                delay, partial(self._start_accepted, sock, listener, opts, peer_addr)
+            )
+            return
+        self._start_accepted(sock, listener, opts, peer_addr)
+
+    def _start_accepted(self, sock: _pysocket.socket, listener: Listener, opts: SocketOptions,
+                        peer_addr: str) -> None:
+        if self._closed or listener.closed:
+            sock.close()
+            return
         engine = self._start_engine(sock, opts, listener.endpoint, peer_addr)
         engine.listener = listener  # type: ignore[attr-defined]
         engine.connecter = None  # type: ignore[attr-defined]
@@ -751,6 +779,8 @@ class Socket:
                 routing_id = value
         props = dict(engine.properties)
         connecter: Connecter | None = getattr(engine, "connecter", None)
+        if connecter is not None:
+            connecter.handshake_succeeded()
         if connecter is not None and connecter in self._lingering:
             # Closed while dialing: this connection only delivers the queue, then ends.
             self._lingering.discard(connecter)
@@ -775,6 +805,11 @@ class Socket:
 
     def _engine_closed(self, engine: StreamEngine, error: ZmtpError | None) -> None:
         self._engines.discard(engine)
+        if getattr(engine, "listener", None) is not None:
+            if engine.ready:
+                self._auth_failures.succeeded(engine.peer_address)
+            elif error is not None and error.event in _HANDSHAKE_FAILURES:
+                self._auth_failures.failed(engine.peer_address)
         if engine.ready and not self._closed:
             self._monitor_event(Event.DISCONNECTED, 0, engine.endpoint)
         connecter: Connecter | None = getattr(engine, "connecter", None)
@@ -849,27 +884,29 @@ def _noop() -> None:
     return None
 
 
-def _option_property(option: SocketOption) -> property:
+def _option_property(option: int, name: str) -> property:
     def getter(self: Socket) -> Any:
         try:
             return self.getsockopt(option)
         except ZMQError as exc:
             if exc.errno == Errno.EINVAL:  # pyzmq: unreadable option -> AttributeError
-                raise AttributeError(f"{option.name.lower()}: {exc}") from None
+                raise AttributeError(f"{name}: {exc}") from None
             raise
 
     def setter(self: Socket, value: Any) -> None:
         self.setsockopt(option, value)
 
-    return property(getter, setter, doc=f"The {option.name} socket option.")
+    return property(getter, setter, doc=f"The {name.upper()} socket option.")
 
 
 # Attribute-style options (sock.linger = 0, sock.identity), as pyzmq. Properties rather than a
 # __setattr__ hook, so the internal attributes on the hot path cost nothing extra.
 for _option in SocketOption:
     if not hasattr(Socket, _option.name.lower()):
-        setattr(Socket, _option.name.lower(), _option_property(_option))
-setattr(Socket, "identity", _option_property(SocketOption.ROUTING_ID))
+        setattr(Socket, _option.name.lower(), _option_property(_option, _option.name.lower()))
+setattr(Socket, "identity", _option_property(SocketOption.ROUTING_ID, "identity"))
+setattr(Socket, "failed_auth_backoff",
+        _option_property(FAILED_AUTH_BACKOFF, "failed_auth_backoff"))
 
 
 class _BindResult:

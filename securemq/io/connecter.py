@@ -80,7 +80,6 @@ class Connecter:
             self._retry()
             return
         self.connected_once = True
-        self._ivl = self.options.reconnect_ivl
         self.owner._monitor_event(Event.CONNECTED, sock.fileno(), self.name)
         self.owner._connected(sock, self, peer_address(sock))
 
@@ -96,6 +95,11 @@ class Connecter:
         ivl_max = self.options.reconnect_ivl_max
         if ivl_max > self.options.reconnect_ivl:
             self._ivl = min(self._ivl * 2, ivl_max)
+
+    def handshake_succeeded(self) -> None:
+        """Back-off resets only once a peer accepted us: a server that keeps refusing the
+        handshake is retried ever more slowly, up to RECONNECT_IVL_MAX."""
+        self._ivl = self.options.reconnect_ivl
 
     def connection_lost(self) -> None:
         """The engine ended: dial again after RECONNECT_IVL (with back-off)."""
