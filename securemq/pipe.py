@@ -104,13 +104,11 @@ class Waker:
 class Pipe:
     """A bounded FIFO of whole messages; ``hwm`` 0 means unbounded."""
 
-    __slots__ = ("_queue", "closed", "conflate", "hwm", "reader_wake", "writer_wake")
+    __slots__ = ("_queue", "closed", "hwm", "reader_wake", "writer_wake")
 
-    def __init__(self, hwm: int = 1000, *, conflate: bool = False) -> None:
+    def __init__(self, hwm: int = 1000) -> None:
         self._queue: deque[Message] = deque()
         self.hwm = hwm
-        # CONFLATE: keep only the newest message (never full, never blocks the writer).
-        self.conflate = conflate
         self.reader_wake: Callable[[], None] = _nothing
         self.writer_wake: Callable[[], None] = _nothing
         # The other end is gone: nothing more will be written (reads drain what is queued),
@@ -121,19 +119,18 @@ class Pipe:
         return len(self._queue)
 
     def writable(self) -> bool:
-        return not self.closed and (
-            self.conflate or self.hwm <= 0 or len(self._queue) < self.hwm
-        )
+        return not self.closed and (self.hwm <= 0 or len(self._queue) < self.hwm)
 
     def readable(self) -> bool:
         return bool(self._queue)
 
     def write(self, msg: Message) -> bool:
         """Queue one message unless the pipe is full; False means full (nothing queued)."""
+        if self.closed:
+            return False
         queue = self._queue
-        if self.conflate and not self.closed:
-            queue.clear()
-        elif self.closed or 0 < self.hwm <= len(queue):
+        hwm = self.hwm
+        if hwm > 0 and len(queue) >= hwm:
             return False
         queue.append(msg)
         if len(queue) == 1:
@@ -151,10 +148,6 @@ class Pipe:
         queue = self._queue
         if self.closed:
             return 0
-        if self.conflate:
-            if msgs:
-                self.write(msgs[-1])
-            return len(msgs)
         was_empty = not queue
         room = len(msgs) if self.hwm <= 0 else max(0, self.hwm - len(queue))
         taken = min(room, len(msgs))
@@ -196,6 +189,30 @@ class Pipe:
         if dropped:
             self.writer_wake()
         return dropped
+
+
+class ConflatePipe(Pipe):
+    """CONFLATE: keeps only the newest message, so it is never full and never blocks."""
+
+    __slots__ = ()
+
+    def writable(self) -> bool:
+        return not self.closed
+
+    def write(self, msg: Message) -> bool:
+        if self.closed:
+            return False
+        self._queue.clear()
+        self._queue.append(msg)
+        self.reader_wake()
+        return True
+
+    def write_many(self, msgs: list[Message]) -> int:
+        if self.closed:
+            return 0
+        if msgs:
+            self.write(msgs[-1])
+        return len(msgs)
 
 
 class Peer:

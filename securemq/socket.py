@@ -39,7 +39,7 @@ from .error import Again, ContextTerminated, ZMQBindError, ZMQError
 from .frame import Frame
 from .io.backoff import FailureBackoff
 from .options import SOCKET_HANDLED, SocketOptions, option_name
-from .pipe import Peer, Pipe, Waker
+from .pipe import ConflatePipe, Peer, Pipe, Waker
 from .transports import ipc, tcp
 from .transports.endpoint import Endpoint, parse_endpoint
 from .zmtp.errors import ZmtpError
@@ -150,6 +150,7 @@ class Socket:
         self._bound: dict[str, str] = {}  # resolved endpoint -> "tcp"/"ipc"/"inproc"
         self._connect_eps: dict[str, str] = {}
         self._monitor: Any = None
+        self._monitor_socket: Socket | None = None
         self._lock = threading.Lock()
         # Reactor-thread state.
         self._listeners: dict[str, Listener] = {}
@@ -289,13 +290,11 @@ class Socket:
 
     def _new_peer(self, routing_id: bytes = b"", properties: dict[str, bytes] | None = None,
                   endpoint: str = "") -> Peer:
-        peer = Peer(Pipe(self._opts.rcvhwm), Pipe(self._opts.sndhwm), routing_id=routing_id,
+        pipe = ConflatePipe if self._opts.conflate else Pipe
+        peer = Peer(pipe(self._opts.rcvhwm), pipe(self._opts.sndhwm), routing_id=routing_id,
                     properties=properties, endpoint=endpoint)
         peer.inbound.reader_wake = self._waker.wake
         peer.outbound.writer_wake = self._waker.wake
-        if self._opts.conflate:
-            peer.inbound.conflate = True
-            peer.outbound.conflate = True
         return peer
 
     # -- waiting ------------------------------------------------------------------------------
@@ -502,7 +501,14 @@ class Socket:
             addr = addr.decode()
         if not isinstance(addr, str):
             raise TypeError(f"bind: expected str endpoint, got {type(addr).__name__}")
-        ep = parse_endpoint(addr, bind=True)
+        try:
+            ep = parse_endpoint(addr, bind=True)
+        except ZMQError as exc:
+            transport, _, address = addr.partition("://")
+            if transport in ("tcp", "ipc"):
+                # libzmq names the address without the transport in BIND_FAILED.
+                self._monitor_event(Event.BIND_FAILED, exc.errno, address)
+            raise
         if ep.transport == "inproc":
             self.context._inproc_bind(ep.address, self)
             resolved = str(ep)
@@ -525,7 +531,11 @@ class Socket:
             code = exc.errno or Errno.EINVAL
             if isinstance(exc, _pysocket.gaierror):
                 code = _errno.ENODEV
-            self._monitor_event(Event.BIND_FAILED, code, str(ep))
+            fd = getattr(exc, "fd", None)
+            if fd is not None:
+                # libzmq closes the socket it made before reporting the failure.
+                self._monitor_event(Event.CLOSED, fd, str(ep) if ep.transport == "ipc" else "")
+            self._monitor_event(Event.BIND_FAILED, code, ep.address)
             raise ZMQError(code, f"bind({str(ep)!r}): {exc.strerror or exc}") from None
         listener = Listener(self.context._ensure_reactor(), sock, resolved, self)
         listener.options = opts  # type: ignore[attr-defined]
@@ -810,8 +820,10 @@ class Socket:
                 self._auth_failures.succeeded(engine.peer_address)
             elif error is not None and error.event in _HANDSHAKE_FAILURES:
                 self._auth_failures.failed(engine.peer_address)
-        if engine.ready and not self._closed:
-            self._monitor_event(Event.DISCONNECTED, 0, engine.endpoint)
+        if (engine.ready or error is not None) and not self._closed:
+            # libzmq reports DISCONNECTED after every connection error, handshake or not;
+            # a local close reports nothing.
+            self._monitor_event(Event.DISCONNECTED, engine.fd, engine.endpoint)
         connecter: Connecter | None = getattr(engine, "connecter", None)
         peer = engine.peer
         if peer is not None:
@@ -869,14 +881,19 @@ class Socket:
     def get_monitor_socket(self, events: int | None = None, addr: str | None = None) -> Socket:
         from .constants import SocketType as _ST
 
+        cached = self._monitor_socket
+        if cached is not None and not cached.closed and addr is None:
+            return cached  # pyzmq: the same monitor socket, the first mask stays
         if addr is None:
             addr = f"inproc://monitor.s-{id(self):x}-{random.getrandbits(32):x}"
         self.monitor(addr, Event.ALL if events is None else events)
         sock = self.context.socket(_ST.PAIR)
         sock.connect(addr)
+        self._monitor_socket = sock
         return sock
 
     def disable_monitor(self) -> None:
+        self._monitor_socket = None
         self.monitor(None, 0)
 
 

@@ -86,6 +86,7 @@ class StreamEngine:
     ) -> None:
         self.reactor = reactor
         self.sock = sock
+        self.fd = sock.fileno()
         self.owner = owner
         # Guards the connection and the output buffers: the reactor holds it in every entry
         # point; a sending thread takes it (without waiting) to write directly when idle.
@@ -103,6 +104,7 @@ class StreamEngine:
         self.ready = False
         self.closed = False
         self.lingering = False
+        self.stalled = False
         self.linger_deadline = 0.0
         self._on_closed = on_closed
         self._out: list[bytes | memoryview] = []
@@ -240,6 +242,9 @@ class StreamEngine:
 
     @_locked
     def _handshake_timeout(self) -> None:
+        if self.stalled:
+            self._close(PeerClosed("ZMTP: handshake held after ZAP 300 timed out"))
+            return
         if not self.ready and not self.closed:
             self._fail(
                 NoDetailFailure(
@@ -470,9 +475,25 @@ class StreamEngine:
                 self.sock.sendmsg(self._out[:64])
             except OSError:
                 pass
-        if (during_handshake or not self.ready) and not isinstance(error, PeerClosed):
-            self.owner._monitor_event(error.event, error.value, self.endpoint)
+        if during_handshake or not self.ready:
+            if isinstance(error, PeerClosed):
+                # The peer hung up mid-handshake (wrong key, ZAP refusal): libzmq reports this.
+                self.owner._monitor_event(
+                    Event.HANDSHAKE_FAILED_NO_DETAIL, errno.EPIPE, self.endpoint
+                )
+            else:
+                self.owner._monitor_event(error.event, error.value, self.endpoint)
+            if error.event == Event.HANDSHAKE_FAILED_AUTH and error.value == 300:
+                # ZAP 300 (temporary failure): libzmq neither answers nor hangs up; the
+                # connection stays silent until HANDSHAKE_IVL ends it.
+                self._stall()
+                return
         self._close(error)
+
+    def _stall(self) -> None:
+        self._reading = False
+        self._update_registration()
+        self.stalled = True
 
     @_locked
     def start_linger(self, linger_ms: int) -> None:
@@ -502,6 +523,7 @@ class StreamEngine:
         self.reactor.set_handlers(self.sock, None, None)
         self.closed = True
         self._zap_finished()
+        self.fd = self.sock.fileno()
         try:
             self.sock.close()
         except OSError:

@@ -25,6 +25,10 @@ log = logging.getLogger("securemq.io")
 Callback = Callable[[], None]
 
 
+def _nothing() -> None:
+    return None
+
+
 class Timer:
     __slots__ = ("callback", "cancelled", "deadline")
 
@@ -35,6 +39,9 @@ class Timer:
 
     def cancel(self) -> None:
         self.cancelled = True
+        # Drop the callback now: a cancelled timer waits in the heap until its deadline and
+        # must not keep an engine (and its socket, fds and buffers) alive until then.
+        self.callback = _nothing
 
 
 class Reactor:
@@ -104,7 +111,14 @@ class Reactor:
 
     def call_later(self, delay: float, callback: Callback) -> Timer:
         timer = Timer(time.monotonic() + max(delay, 0.0), callback)
-        heapq.heappush(self._timers, (timer.deadline, next(self._seq), timer))
+        timers = self._timers
+        heapq.heappush(timers, (timer.deadline, next(self._seq), timer))
+        if len(timers) > 256 and len(timers) % 256 == 0:
+            # Many cancelled timers (handshake timeouts of finished connections): compact.
+            live = [entry for entry in timers if not entry[2].cancelled]
+            if len(live) < len(timers) // 2:
+                heapq.heapify(live)
+                self._timers = live
         return timer
 
     def set_handlers(

@@ -14,10 +14,13 @@ def all_writable(peers: Iterable[Peer]) -> bool:
 
 
 def distribute(peers: Iterable[Peer], msg: Message) -> int:
-    """Write ``msg`` to each peer that has room (each gets its own frame list); how many took it."""
+    """Write ``msg`` to each peer that has room; how many took it.
+
+    The peers share the one frame list: nothing downstream mutates a queued message.
+    """
     taken = 0
     for peer in peers:
-        if peer.outbound.write(list(msg)):
+        if peer.outbound.write(msg):
             taken += 1
     return taken
 

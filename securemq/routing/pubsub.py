@@ -78,7 +78,8 @@ class XPub(Routing):
     # -- subscriptions from peers ------------------------------------------------------------
     def _drain(self) -> None:
         for peer in self._peers:
-            self._drain_one(peer)
+            if peer.inbound.readable():
+                self._drain_one(peer)
 
     def _drain_one(self, peer: Peer) -> None:
         inbound = peer.inbound

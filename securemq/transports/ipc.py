@@ -28,6 +28,10 @@ def listen(ep: Endpoint, *, backlog: int) -> tuple[socket.socket, str]:
         sock.bind(path)
         sock.listen(max(backlog, 1))
         sock.setblocking(False)
+    except OSError as exc:
+        exc.fd = sock.fileno()  # type: ignore[attr-defined]  # for the CLOSED monitor event
+        sock.close()
+        raise
     except BaseException:
         sock.close()
         raise

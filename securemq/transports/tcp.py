@@ -26,6 +26,10 @@ def listen(ep: Endpoint, *, ipv6: bool, backlog: int) -> tuple[socket.socket, st
         sock.bind((host, ep.port))
         sock.listen(max(backlog, 1))
         sock.setblocking(False)
+    except OSError as exc:
+        exc.fd = sock.fileno()  # type: ignore[attr-defined]  # for the CLOSED monitor event
+        sock.close()
+        raise
     except BaseException:
         sock.close()
         raise

@@ -19,9 +19,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from securemq.auth import ThreadAuthenticator
 
 import securemq as zmq
-from securemq.auth import ThreadAuthenticator
 from securemq.constants import Event, ProtocolError
 from securemq.utils.monitor import parse_monitor_message, recv_monitor_message
 
@@ -278,7 +278,7 @@ def test_collapse_helper() -> None:
 
 # -- handshake failures ---------------------------------------------------------------------
 def test_wrong_curve_server_key(mk: Callable[..., zmq.Socket]) -> None:
-    server_public, server_secret = zmq.curve_keypair()
+    _server_public, server_secret = zmq.curve_keypair()
     client_public, client_secret = zmq.curve_keypair()
     wrong_public, _ = zmq.curve_keypair()
     server = mk(curve_server=True, curve_secretkey=server_secret)

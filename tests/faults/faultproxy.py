@@ -231,7 +231,7 @@ class FaultProxy:
                         wait = flow.queue[0][0] - now
                         timeout = wait if timeout is None else min(timeout, wait)
         registered = {key.fileobj: key.events for key in sel.get_map().values()}
-        for sock, events in registered.items():
+        for sock in registered:
             if sock not in wanted:
                 sel.unregister(sock)
         for sock, events in wanted.items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import queue
 import signal
@@ -54,6 +55,9 @@ class Monitor:
                 return False
         return True
 
+    def close(self) -> None:
+        self.sock.close(linger=0)
+
     def names(self) -> list[str]:
         self._pump()
         return [self.zmq.Event(e).name for e in self.events]
@@ -74,7 +78,7 @@ def check_message(msg: Sequence[bytes], parts: int, size: int) -> int:
 def assert_strictly_increasing(seqs: Sequence[int]) -> None:
     dups = len(seqs) - len(set(seqs))
     assert dups == 0, f"{dups} messages delivered twice"
-    out_of_order = [(a, b) for a, b in zip(seqs, seqs[1:], strict=False) if b <= a]
+    out_of_order = [(a, b) for a, b in itertools.pairwise(seqs) if b <= a]
     assert not out_of_order, f"messages out of order: {out_of_order[:5]}"
 
 
@@ -90,7 +94,7 @@ def assert_ordered_per_connection(seqs: Sequence[int], connections: int) -> None
     assert dups == 0, f"{dups} messages delivered twice"
     position = {seq: index for index, seq in enumerate(seqs)}
     ordered = sorted(seqs)
-    breaks = [(a, b) for a, b in zip(ordered, ordered[1:], strict=False)
+    breaks = [(a, b) for a, b in itertools.pairwise(ordered)
               if position[b] < position[a]]
     assert len(breaks) + 1 <= connections, (
         f"out of order within a connection ({connections} connections): {breaks[:5]}"

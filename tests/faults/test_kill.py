@@ -39,6 +39,7 @@ def test_sender_killed_mid_message_delivers_no_partial_message(
         first_message_bytes = BIG_PARTS * (MIB + 9) + 100  # frames + greeting/handshake
         proxy.stall_after(first_message_bytes + 10 * MIB, UP, future=True)
         with peer_process(["push", proxy.endpoint, *big]) as sender:
+            assert sender.expect_line("ready"), sender.stderr()
             msg = pull.recv_multipart()
             assert check_message(msg, BIG_PARTS, MIB) == 0
             assert sender.expect_line("sent 1"), sender.stderr()
