@@ -55,6 +55,7 @@ MAX_KDF_COST = 20  # refuse files that would make us allocate more than ~1 GiB
 _SCRYPT_R = 8
 _SCRYPT_P = 1
 _MAX_R, _MAX_P = 16, 4
+_MAX_KDF_MEMORY = 1 << 30
 _SALT_BYTES = 16
 _NONCE_BYTES = 12
 _CIPHER = "chacha20-poly1305"
@@ -271,6 +272,10 @@ def _unseal(path: str, curve: Mapping[str, str], public: bytes, passphrase: byte
     cost = _int_field(path, curve, "kdf-log2-n", MIN_KDF_COST, MAX_KDF_COST)
     r = _int_field(path, curve, "kdf-r", 1, _MAX_R)
     p = _int_field(path, curve, "kdf-p", 1, _MAX_P)
+    # scrypt needs 128 * r * N bytes per lane: bound the product, not just each field, so a
+    # crafted file cannot make us allocate gigabytes.
+    if 128 * r * (1 << cost) * p > _MAX_KDF_MEMORY:
+        raise ValueError(f"certs: {path}: sealed key KDF parameters need too much memory")
     try:
         salt = z85.decode(curve["salt"])
         nonce = z85.decode(curve["nonce"])

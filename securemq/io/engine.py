@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("securemq.io")
 
-READ_SIZE = 1 << 18
+READ_SIZE = 1 << 16
 WRITE_BATCH = 4096
 # A send after this long without one is written directly by the sending thread.
 DIRECT_WRITE_GAP = 0.0002

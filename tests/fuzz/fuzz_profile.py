@@ -60,3 +60,8 @@ def raw_inputs_per_mechanism() -> int:
 def base_seed() -> int:
     """Seed of the raw-socket fuzzers (fixed unless ``SECUREMQ_FUZZ_SEED`` is set)."""
     return int(os.environ.get(SEED_ENV, "20200908"))
+
+
+def live_timeout() -> int:
+    """pytest-timeout seconds for one raw-socket fuzz test under the selected profile."""
+    return 120 if profile_name() == "securemq-fuzz" else 3600

@@ -90,7 +90,7 @@ frames_or_noise = st.lists(
 
 
 @pytest.mark.parametrize(("mechanism", "role"), CASES, ids=CASE_IDS)
-@fuzz_settings(60)
+@fuzz_settings(100)
 @given(data=st.data(), tail=frames_or_noise)
 def test_random_input_after_greeting(
     mechanism: str, role: str, data: st.DataObject, tail: bytes
@@ -121,7 +121,7 @@ def test_unmutated_replay_completes(mechanism: str, role: str) -> None:
 
 
 @pytest.mark.parametrize(("mechanism", "role"), CASES, ids=CASE_IDS)
-@fuzz_settings(80)
+@fuzz_settings(150)
 @given(data=st.data())
 def test_mutated_transcript(mechanism: str, role: str, data: st.DataObject) -> None:
     segments = data.draw(mutated_segments(transcript(mechanism).sent_by[peer_of(role)]))
@@ -168,7 +168,7 @@ def _handshake_steps(mechanism: str, role: str) -> int:
 
 
 @pytest.mark.parametrize(("mechanism", "role"), CASES, ids=CASE_IDS)
-@fuzz_settings(80)
+@fuzz_settings(150)
 @given(data=st.data())
 def test_mechanism_process_command_raises_only_zmtp_errors(
     mechanism: str, role: str, data: st.DataObject
@@ -225,7 +225,7 @@ def test_raw_curve_client_positive_control() -> None:
     assert driver.messages() == [[b"boxed hello"]]
 
 
-@fuzz_settings(60)
+@fuzz_settings(150)
 @given(metadata=metadata_blobs)
 def test_curve_initiate_with_malformed_metadata(metadata: bytes) -> None:
     driver, client, welcome = _curve_server_until_welcome()

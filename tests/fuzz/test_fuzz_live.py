@@ -19,7 +19,7 @@ import struct
 import pytest
 
 from securemq.zmtp.frames import COMMAND, encode_frame
-from tests.fuzz.fuzz_profile import base_seed, raw_inputs_per_mechanism
+from tests.fuzz.fuzz_profile import base_seed, live_timeout, raw_inputs_per_mechanism
 from tests.fuzz.live import (
     drain,
     greeting,
@@ -69,7 +69,7 @@ def protocol_shaped(mechanism: str, rng: random.Random) -> list[bytes]:
     return [good[:cut], good[cut:], _command(rng, NAMES[mechanism][0], sizes[0])[: sizes[0] // 2]]
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(live_timeout())
 @pytest.mark.parametrize("mechanism", MECHANISMS)
 def test_raw_fuzz_then_good_client_round_trips(mechanism: str) -> None:
     rng = random.Random(f"{base_seed()}-{mechanism}")
