@@ -60,6 +60,21 @@ class ThreadAuthenticator(Authenticator):
         )
         self.thread.start()
 
+    def _bind_zap_socket(self) -> Any:
+        import securemq
+
+        if isinstance(self.context, securemq.Context):
+            # A thread serves a blocking socket, even when the context makes asyncio sockets.
+            sock = securemq.Socket(self.context, securemq.REP)
+            try:
+                sock.setsockopt(securemq.LINGER, 0)
+                sock.bind(securemq.constants.ZAP_ENDPOINT)
+            except Exception:
+                sock.close()
+                raise
+            return sock
+        return super()._bind_zap_socket()
+
     def _run(self, sock: Any, stop: threading.Event) -> None:
         try:
             self.handler.serve(sock, stop, _POLL_MS)

@@ -654,6 +654,10 @@ class Socket:
             self.context._unregister(self)
         for peer in self._peers:
             peer.inbound.closed = True
+            peer.outbound.closed = True
+            # Whoever reads our outbound pipe learns that nothing more will come (a ZAP client
+            # waiting on this handler fails with EPIPE; an engine just drains what is queued).
+            peer.outbound.reader_wake()
         self._waker.wake()
         if self.context._reactor is None:
             self._stop_monitor()
