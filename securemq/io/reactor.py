@@ -1,7 +1,7 @@
 """The I/O thread of a Context.
 
-How this works: one daemon thread runs a ``selectors`` loop. Other threads never touch the
-selector or the objects it serves: they hand work over with ``call_soon`` (a deque of callables
+How this works: one daemon thread runs an epoll loop. Other threads never touch the
+epoll set or the objects it serves: they hand work over with ``call_soon`` (a deque of callables
 plus an eventfd that wakes the loop). Timers live in a heap and are only created and cancelled on
 the reactor thread. Handlers are plain callables registered per file object for read and/or
 write readiness.
@@ -13,7 +13,7 @@ import heapq
 import itertools
 import logging
 import os
-import selectors
+import select
 import threading
 import time
 from collections import deque
@@ -46,7 +46,7 @@ class Timer:
 
 class Reactor:
     def __init__(self, name: str = "securemq-io") -> None:
-        self._selector = selectors.DefaultSelector()
+        self._epoll = select.epoll()
         self._wake_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
         self._wake_pending = False
         self._calls: deque[Callback] = deque()
@@ -55,7 +55,7 @@ class Reactor:
         self._handlers: dict[int, tuple[Any, Callback | None, Callback | None]] = {}
         self._deferred: dict[Callback, None] = {}
         self._stopping = False
-        self._selector.register(self._wake_fd, selectors.EVENT_READ, None)
+        self._epoll.register(self._wake_fd, select.EPOLLIN)
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -126,30 +126,31 @@ class Reactor:
     ) -> None:
         """(Re)register a file object; None for both unregisters it."""
         fd = fileobj if isinstance(fileobj, int) else fileobj.fileno()
-        events = (selectors.EVENT_READ if on_read else 0) | (
-            selectors.EVENT_WRITE if on_write else 0
-        )
+        events = (select.EPOLLIN if on_read else 0) | (select.EPOLLOUT if on_write else 0)
         known = fd in self._handlers
         if not events:
             if known:
                 del self._handlers[fd]
                 try:
-                    self._selector.unregister(fd)
+                    self._epoll.unregister(fd)
                 except (KeyError, ValueError, OSError):
                     pass
             return
         self._handlers[fd] = (fileobj, on_read, on_write)
         if known:
-            self._selector.modify(fd, events, fd)
+            self._epoll.modify(fd, events)
         else:
-            self._selector.register(fd, events, fd)
+            self._epoll.register(fd, events)
 
     def _run(self) -> None:
-        select = self._selector.select
+        poll = self._epoll.poll
         handlers = self._handlers
         calls = self._calls
+        wake_fd = self._wake_fd
+        not_out = ~select.EPOLLOUT
+        not_in = ~select.EPOLLIN
         while not self._stopping:
-            timeout: float | None = None
+            timeout: float = -1
             if calls:
                 timeout = 0
             elif self._timers:
@@ -164,16 +165,15 @@ class Reactor:
                 if calls:
                     timeout = 0
             try:
-                ready = select(timeout)
+                ready = poll(timeout)
             except OSError:
                 ready = []
-            for key, mask in ready:
-                fd = key.data
-                if fd is None:
+            for fd, mask in ready:
+                if fd == wake_fd:
                     # Drain first, then re-arm: a call_soon that saw the flag still set is
                     # already in the deque and is run below; any later one writes the fd.
                     try:
-                        os.eventfd_read(self._wake_fd)
+                        os.eventfd_read(wake_fd)
                     except OSError:
                         pass
                     self._wake_pending = False
@@ -183,11 +183,12 @@ class Reactor:
                     continue
                 _, on_read, on_write = entry
                 try:
-                    if mask & selectors.EVENT_WRITE and on_write is not None:
+                    # Errors and hang-ups count as both readable and writable (as selectors).
+                    if mask & not_in and on_write is not None:
                         on_write()
                         entry2 = handlers.get(fd)
                         on_read = entry2[1] if entry2 is not None else None
-                    if mask & selectors.EVENT_READ and on_read is not None:
+                    if mask & not_out and on_read is not None:
                         on_read()
                 except Exception:
                     log.exception("securemq: I/O handler failed")
@@ -206,7 +207,7 @@ class Reactor:
                             timer.callback()
                         except Exception:
                             log.exception("securemq: timer failed")
-        self._selector.close()
+        self._epoll.close()
         # The wake eventfd stays open until the reactor is collected: a late call_soon from
         # another thread must never write into a reused descriptor.
 

@@ -64,6 +64,7 @@ LARGE_FRAME = 1 << 16
 BOX_COMMAND = 0x02
 _BOX_COMMAND_BITS = BOX_COMMAND | COMMAND
 PING_CONTEXT_MAX = 16
+SIGNATURE_SIZE = 10
 
 _IDENTITY_TYPES = frozenset({SocketType.REQ, SocketType.DEALER, SocketType.ROUTER})
 _SUBSCRIBER_TYPES = frozenset({SocketType.SUB, SocketType.XSUB})
@@ -140,7 +141,12 @@ class ZmtpConnection:
         self._decoder = FrameDecoder(limit, limit_name="the handshake frame limit")
         # RFC 23: as-server is 0 for NULL; libzmq never sets it for any mechanism.
         as_server = mechanism.as_server and mechanism.name != b"NULL"
-        self._out: list[bytes] = [encode_greeting(mechanism.name, as_server)]
+        greeting = encode_greeting(mechanism.name, as_server)
+        # As libzmq: the 10-byte signature first, the rest once the peer's signature arrived.
+        # A libzmq peer that hangs up at a mismatch has then always sent us its mechanism.
+        self._out: list[bytes] = [greeting[:SIGNATURE_SIZE]]
+        self._greeting_rest = greeting[SIGNATURE_SIZE:]
+        self._greeting_seen = 0
         self._events: list[Event] = []
         self._zap_requested = False
         # SUB/XSUB to a ZMTP 3.1 peer: subscriptions go as SUBSCRIBE/CANCEL commands.
@@ -273,6 +279,11 @@ class ZmtpConnection:
     def _receive_greeting(self, data: bytes) -> bytes | None:
         parser = self._greeting
         rest = parser.feed(data)
+        if self._greeting_rest:
+            self._greeting_seen += len(data)
+            if self._greeting_seen >= SIGNATURE_SIZE:
+                self._out.append(self._greeting_rest)
+                self._greeting_rest = b""
         greeting = parser.greeting
         if rest is None or greeting is None:
             return None
