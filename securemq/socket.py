@@ -16,6 +16,7 @@ import errno as _errno
 import json
 import pickle
 import random
+import select as _select
 import socket as _pysocket
 import struct
 import threading
@@ -159,6 +160,10 @@ class Socket:
         # inproc links: our Peer -> (other socket, its Peer for the same link)
         self._inproc_links: dict[Peer, tuple[Any, Peer]] = {}
         self._lingering: set[Connecter] = set()
+        # Connections that finished their handshake (the reactor keeps this list; a caller
+        # waiting in recv reads it to decide whether it can read a connection directly).
+        self._direct_engines: list[StreamEngine] = []
+        self._direct_poller: tuple[StreamEngine, Any] | None = None
         self._auth_failures = FailureBackoff()
         self._linger_deadline: float | None = None
         context._register(self)
@@ -299,7 +304,7 @@ class Socket:
 
     # -- waiting ------------------------------------------------------------------------------
     def _wait_for(self, attempt: Callable[[], T | None], flags: int, timeout_ms: int,
-                  what: str) -> T:
+                  what: str, reading: bool = False) -> T:
         result = attempt()
         if result is not None:
             return result
@@ -318,12 +323,40 @@ class Socket:
             if self._closed:
                 raise ZMQError(Errno.ENOTSOCK, f"{what}: socket was closed")
             if deadline is None:
-                waker.wait(_WAIT_SLICE)
+                wait = _WAIT_SLICE
             else:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise Again(Errno.EAGAIN, "Resource temporarily unavailable")
-                waker.wait(min(remaining, _WAIT_SLICE))
+                wait = min(remaining, _WAIT_SLICE)
+            if not (reading and self._wait_reading_directly(wait)):
+                waker.wait(wait)
+
+    def _wait_reading_directly(self, wait: float) -> bool:
+        """With exactly one connection, wait on it too and read it on this thread (see
+        StreamEngine.borrow). False when that is not possible now."""
+        engines = self._direct_engines
+        if len(engines) != 1:
+            return False
+        try:
+            engine = engines[0]
+        except IndexError:
+            return False
+        if not engine.borrow():
+            return False
+        try:
+            poller = self._direct_poller
+            if poller is None or poller[0] is not engine:
+                poll = _select.poll()
+                poll.register(self._waker.fileno(), _select.POLLIN)
+                poll.register(engine.fd, _select.POLLIN)
+                poller = self._direct_poller = (engine, poll)
+            for fd, _ in poller[1].poll(int(wait * 1000)):
+                if fd == engine.fd:
+                    engine.read_direct()
+        finally:
+            engine.give_back()
+        return True
 
     # -- sending ------------------------------------------------------------------------------
     def send(self, data: Any, flags: int = 0, copy: bool = True, track: bool = False,
@@ -411,7 +444,7 @@ class Socket:
                 process()
             return routing_recv()
 
-        return self._wait_for(attempt, flags, self._opts.rcvtimeo, "recv")
+        return self._wait_for(attempt, flags, self._opts.rcvtimeo, "recv", reading=True)
 
     def recv(self, flags: int = 0, copy: bool = True, track: bool = False) -> Any:
         if self._closed:
@@ -737,7 +770,7 @@ class Socket:
         )
 
     def _start_engine(self, sock: _pysocket.socket, opts: SocketOptions, endpoint: str,
-                      peer_addr: str) -> StreamEngine:
+                      peer_addr: str, accepted: bool = False) -> StreamEngine:
         from .io.engine import StreamEngine
         from .io.session import make_mechanism
 
@@ -749,7 +782,7 @@ class Socket:
             max_message_size=opts.maxmsgsize, handshake_ivl_ms=opts.handshake_ivl,
             heartbeat_ivl_ms=opts.heartbeat_ivl, heartbeat_timeout_ms=opts.heartbeat_timeout,
             heartbeat_ttl_ms=opts.heartbeat_ttl, zap_domain=opts.zap_domain,
-            routing_id=opts.routing_id,
+            routing_id=opts.routing_id, accepted=accepted,
         )
         self._engines.add(engine)
         return engine
@@ -773,7 +806,7 @@ class Socket:
         if self._closed or listener.closed:
             sock.close()
             return
-        engine = self._start_engine(sock, opts, listener.endpoint, peer_addr)
+        engine = self._start_engine(sock, opts, listener.endpoint, peer_addr, accepted=True)
         engine.listener = listener  # type: ignore[attr-defined]
         engine.connecter = None  # type: ignore[attr-defined]
 
@@ -811,14 +844,18 @@ class Socket:
             if getattr(connecter, "handshaken", False):
                 self._post(_HICCUP, peer)
             connecter.handshaken = True  # type: ignore[union-attr]
+            self._direct_engines.append(engine)
             return peer
         peer = self._new_peer(routing_id, props, engine.endpoint)
         peer.legacy = engine.peer_version < (3, 1)
         self._post(_ATTACH, peer)
+        self._direct_engines.append(engine)
         return peer
 
     def _engine_closed(self, engine: StreamEngine, error: ZmtpError | None) -> None:
         self._engines.discard(engine)
+        if engine in self._direct_engines:
+            self._direct_engines.remove(engine)
         if getattr(engine, "listener", None) is not None:
             if engine.ready:
                 self._auth_failures.succeeded(engine.peer_address)

@@ -42,6 +42,10 @@ DIRECT_WRITE_GAP = 0.0002
 _F = TypeVar("_F", bound=Callable[..., None])
 
 
+def _no_wake() -> None:
+    return None
+
+
 def _locked(method: _F) -> _F:
     """Reactor entry points hold the engine lock: a sending thread may write directly."""
 
@@ -82,6 +86,7 @@ class StreamEngine:
         heartbeat_ttl_ms: int,
         zap_domain: bytes,
         routing_id: bytes,
+        accepted: bool = False,
         on_closed: Callable[[StreamEngine, ZmtpError | None], None] | None = None,
     ) -> None:
         self.reactor = reactor
@@ -97,7 +102,10 @@ class StreamEngine:
         self.endpoint = endpoint
         self.peer_address = peer_address
         self.conn = ZmtpConnection(
-            socket_type=socket_type, mechanism=mechanism, max_message_size=max_message_size
+            socket_type=socket_type,
+            mechanism=mechanism,
+            max_message_size=max_message_size,
+            accepted=accepted,
         )
         self.mechanism = mechanism
         self.peer: Peer | None = None
@@ -105,6 +113,9 @@ class StreamEngine:
         self.closed = False
         self.lingering = False
         self.stalled = False
+        self.borrowed = False
+        self._stash: list[tuple[list[ev.Event], bool]] = []
+        self._socket_wake: Callable[[], None] = _no_wake
         self.linger_deadline = 0.0
         self._on_closed = on_closed
         self._out: list[bytes | memoryview] = []
@@ -140,13 +151,17 @@ class StreamEngine:
             return
         self.reactor.set_handlers(
             self.sock,
-            self._on_readable if self._reading else None,
+            self._on_readable if self._reading and not self.borrowed else None,
             self._on_writable if self._writing else None,
         )
 
     # -- reading ----------------------------------------------------------------------------
     @_locked
     def _on_readable(self) -> None:
+        if self._stash:
+            self._process_stash()
+            if self.closed:
+                return
         self._reads += 1
         try:
             data = self.sock.recv(READ_SIZE)
@@ -212,6 +227,76 @@ class StreamEngine:
             self._reading = True
             self._update_registration()
 
+    # -- reads by a waiting caller ------------------------------------------------------------
+    # A thread about to block in recv on a socket with this one connection reads it itself:
+    # the reactor stops watching the fd for input meanwhile, which saves a hand-off between
+    # threads per message (latency). Only plain message traffic is handled there; any other
+    # event is stashed, in order, for the reactor.
+
+    def borrow(self) -> bool:
+        if not self._lock.acquire(blocking=False):
+            return False
+        try:
+            if (
+                self.borrowed or self.closed or not self.ready or not self._reading
+                or self._stash or self._backlog
+            ):
+                return False
+            self.borrowed = True
+            self._update_registration()
+            return True
+        finally:
+            self._lock.release()
+
+    def give_back(self) -> None:
+        with self._lock:
+            if self.borrowed:
+                self.borrowed = False
+                self._update_registration()
+
+    def read_direct(self) -> None:
+        with self._lock:
+            if self.closed or not self.borrowed:
+                return
+            self._reads += 1
+            try:
+                data = self.sock.recv(READ_SIZE)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                data = b""
+            self._last_rx = time.monotonic()
+            events = self.conn.receive_data(data)
+            if data and all(type(event) is ev.MessagesReceived for event in events):
+                for event in events:
+                    self._deliver(event.messages)  # type: ignore[union-attr]
+                if self.conn.wants_write():
+                    self._write_out()
+                return
+            self._stash.append((events, not data))
+            self.borrowed = False
+            self._update_registration()
+            self.reactor.call_soon(self._process_stash_locked)
+
+    @_locked
+    def _process_stash_locked(self) -> None:
+        self._process_stash()
+
+    def _process_stash(self) -> None:
+        stash, self._stash = self._stash, []
+        for events, eof in stash:
+            if self.closed:
+                return
+            self._handle(events)
+            if eof and not self.closed:
+                self._fail(PeerClosed())
+
+    def _wake_socket(self) -> None:
+        """The inbound pipe became non-empty: wake the socket's thread (from the reactor, just
+        before it blocks again; from a reading caller, that caller is awake anyway)."""
+        if self.reactor.in_reactor():
+            self.reactor.defer(self._socket_wake)
+
     # -- handshake --------------------------------------------------------------------------
     def _handshake_complete(self, event: ev.HandshakeComplete) -> None:
         props: dict[str, bytes] = dict(event.peer_properties)
@@ -232,7 +317,8 @@ class StreamEngine:
             return
         self.peer = peer
         reactor = self.reactor
-        peer.inbound.reader_wake = functools.partial(reactor.defer, self.owner._inbound_wake())
+        self._socket_wake = self.owner._inbound_wake()
+        peer.inbound.reader_wake = self._wake_socket
         peer.outbound.reader_wake = self._schedule_flush
         peer.inbound.writer_wake = lambda: reactor.call_soon(self.resume_reading)
         self.owner._monitor_event(Event.HANDSHAKE_SUCCEEDED, 0, self.endpoint)

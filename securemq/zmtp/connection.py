@@ -65,6 +65,7 @@ BOX_COMMAND = 0x02
 _BOX_COMMAND_BITS = BOX_COMMAND | COMMAND
 PING_CONTEXT_MAX = 16
 SIGNATURE_SIZE = 10
+GREETING_SIZE = 64
 
 _IDENTITY_TYPES = frozenset({SocketType.REQ, SocketType.DEALER, SocketType.ROUTER})
 _SUBSCRIBER_TYPES = frozenset({SocketType.SUB, SocketType.XSUB})
@@ -126,9 +127,18 @@ class ZmtpConnection:
     """One ZMTP connection: ``receive_data`` in, events out, ``data_to_send`` to the wire."""
 
     def __init__(
-        self, *, socket_type: int, mechanism: Mechanism, max_message_size: int = -1
+        self,
+        *,
+        socket_type: int,
+        mechanism: Mechanism,
+        max_message_size: int = -1,
+        accepted: bool = False,
     ) -> None:
         self.socket_type = socket_type
+        # The accepting side holds back its mechanism name until the peer's whole greeting is
+        # in (see _receive_greeting); the connecting side never waits for that, so two peers
+        # never wait for each other.
+        self._hold_mechanism = accepted
         self.mechanism = mechanism
         self.max_message_size = max_message_size
         self.state = ConnectionState.GREETING
@@ -142,8 +152,10 @@ class ZmtpConnection:
         # RFC 23: as-server is 0 for NULL; libzmq never sets it for any mechanism.
         as_server = mechanism.as_server and mechanism.name != b"NULL"
         greeting = encode_greeting(mechanism.name, as_server)
-        # As libzmq: the 10-byte signature first, the rest once the peer's signature arrived.
-        # A libzmq peer that hangs up at a mismatch has then always sent us its mechanism.
+        # As libzmq: the 10-byte signature first, then the major version, then the rest, each
+        # once the peer got that far; an accepting side sends its mechanism only after the
+        # peer's, so it always learns the peer's mechanism (and reports MECHANISM_MISMATCH)
+        # even from a libzmq client that hangs up as soon as it sees ours.
         self._out: list[bytes] = [greeting[:SIGNATURE_SIZE]]
         self._greeting_rest = greeting[SIGNATURE_SIZE:]
         self._greeting_seen = 0
@@ -280,9 +292,14 @@ class ZmtpConnection:
         parser = self._greeting
         rest = parser.feed(data)
         if self._greeting_rest:
-            self._greeting_seen += len(data)
-            if self._greeting_seen >= SIGNATURE_SIZE:
-                self._out.append(self._greeting_rest)
+            # libzmq's stages: our major version once the peer's signature is in, the rest
+            # once the peer's major version is in.
+            before = self._greeting_seen
+            self._greeting_seen = seen = before + len(data)
+            if before < SIGNATURE_SIZE <= seen:
+                self._out.append(self._greeting_rest[:1])
+            if seen >= (GREETING_SIZE if self._hold_mechanism else SIGNATURE_SIZE + 1):
+                self._out.append(self._greeting_rest[1:])
                 self._greeting_rest = b""
         greeting = parser.greeting
         if rest is None or greeting is None:

@@ -25,7 +25,10 @@ import pytest
 import zmq as pyzmq
 
 import securemq
-from tests.faults.faultproxy import DOWN, FaultProxy
+from securemq.zmtp.commands import command_name, encode_command
+from securemq.zmtp.frames import COMMAND, FrameDecoder, encode_frame, encode_message
+from securemq.zmtp.greeting import GreetingParser, encode_greeting
+from securemq.zmtp.metadata import encode_metadata
 
 Impl = tuple[ModuleType, Any]
 TIMEOUT_MS = 5000
@@ -122,7 +125,7 @@ def test_subscription_made_before_connect_reaches_the_publisher(impl: Impl,
     if transport == "tcp":
         wait_event(pub_mon, module.EVENT_HANDSHAKE_SUCCEEDED)
     # Give the subscription time to travel without touching the SUB (bounded retries).
-    deadline = time.monotonic() + 1.0
+    deadline = time.monotonic() + 0.3
     while time.monotonic() < deadline:
         pub.send(b"news", module.NOBLOCK)
         time.sleep(0.02)  # the SUB must not be called here: that is the point of the test
@@ -130,64 +133,129 @@ def test_subscription_made_before_connect_reaches_the_publisher(impl: Impl,
     assert got and set(got) == {b"news"}
 
 
+# -- a raw ZMTP peer (for byte-exact timing) -----------------------------------------------------
+class RawPeer:
+    """A listening raw TCP socket that speaks ZMTP 3.1 NULL by hand (securemq.zmtp codecs).
+
+    It decides when the handshake happens and writes many messages with one ``sendall``, which
+    takes arrival timing out of the CONFLATE tests.
+    """
+
+    def __init__(self) -> None:
+        self.listener = pysocket.create_server(("127.0.0.1", 0))
+        self.endpoint = f"tcp://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.listener.settimeout(TIMEOUT_MS / 1000)
+        self.conn: pysocket.socket | None = None
+        self.decoder = FrameDecoder()
+        self.frames: list[tuple[int, bytes]] = []
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+        self.listener.close()
+
+    def accept(self) -> None:
+        self.conn, _addr = self.listener.accept()
+        self.conn.settimeout(TIMEOUT_MS / 1000)
+
+    def _frame(self) -> tuple[int, bytes]:
+        assert self.conn is not None
+        while not self.frames:
+            chunk = self.conn.recv(65536)
+            assert chunk, "raw peer: connection closed"
+            self.frames.extend(self.decoder.feed(chunk))
+        return self.frames.pop(0)
+
+    def handshake(self, socket_type: bytes) -> None:
+        assert self.conn is not None
+        self.conn.sendall(encode_greeting(b"NULL", as_server=True))
+        parser = GreetingParser()
+        rest: bytes | None = None
+        while rest is None:
+            chunk = self.conn.recv(64)
+            assert chunk, "raw peer: no greeting"
+            rest = parser.feed(chunk)
+        self.frames.extend(self.decoder.feed(rest))
+        ready = encode_command(b"READY", encode_metadata({"Socket-Type": socket_type}))
+        self.conn.sendall(encode_frame(COMMAND, ready))
+        flags, body = self._frame()
+        assert flags & COMMAND and command_name(body) == b"READY"
+
+    def wait_subscription(self) -> None:
+        """Until the peer subscribes (SUBSCRIBE command, or the legacy 0x01 message)."""
+        while True:
+            flags, body = self._frame()
+            if flags & COMMAND and command_name(body) == b"SUBSCRIBE":
+                return
+            if not flags & COMMAND and body[:1] == b"\x01":
+                return
+
+    def send_in_one_write(self, messages: list[bytes]) -> None:
+        assert self.conn is not None
+        self.conn.sendall(b"".join(encode_message([m]) for m in messages))
+
+    def data_until_quiet(self, quiet: float = QUIET_MS / 1000) -> list[bytes]:
+        assert self.conn is not None
+        got: list[bytes] = []
+        self.conn.settimeout(quiet)
+        try:
+            while True:
+                flags, body = self._frame()
+                if not flags & COMMAND:
+                    got.append(body)
+        except TimeoutError:
+            return got
+
+
+@pytest.fixture
+def raw_peer() -> Iterator[RawPeer]:
+    peer = RawPeer()
+    yield peer
+    peer.close()
+
+
 # -- CONFLATE -----------------------------------------------------------------------------------
-RECEIVERS = [(pyzmq.PULL, pyzmq.PUSH), (pyzmq.DEALER, pyzmq.DEALER)]
-RECEIVER_IDS = ["pull", "dealer"]
+TEN = [b"%d" % i for i in range(10)]
+RECEIVERS = [(pyzmq.PULL, b"PUSH"), (pyzmq.DEALER, b"DEALER"), (pyzmq.SUB, b"PUB")]
+RECEIVER_IDS = ["pull", "dealer", "sub"]
 
 
-@pytest.mark.parametrize(("receiver_type", "sender_type"), RECEIVERS, ids=RECEIVER_IDS)
+@pytest.mark.parametrize(("receiver_type", "sender_name"), RECEIVERS, ids=RECEIVER_IDS)
 @pytest.mark.parametrize("conflate", [1, 0], ids=["conflate", "control"])
-def test_conflate_on_the_receiver(impl: Impl, receiver_type: int, sender_type: int,
-                                  conflate: int) -> None:
+def test_conflate_on_the_receiver(impl: Impl, raw_peer: RawPeer, receiver_type: int,
+                                  sender_name: bytes, conflate: int) -> None:
+    """Ten messages arrive in one TCP write; with CONFLATE only the last is kept."""
+    module, _ctx = impl
     receiver = make(impl, receiver_type, conflate=conflate)
-    endpoint = bind_tcp(receiver)
-    sender = make(impl, sender_type)
-    sender.connect(endpoint)
-    # Queued in the connecting sender's pipe before the handshake ends: all 10 travel together.
-    for i in range(10):
-        sender.send(b"%d" % i)
+    if receiver_type == pyzmq.SUB:
+        receiver.setsockopt(module.SUBSCRIBE, b"")
+    receiver.connect(raw_peer.endpoint)
+    raw_peer.accept()
+    raw_peer.handshake(sender_name)
+    if receiver_type == pyzmq.SUB:
+        receiver.poll(0)  # see test_subscription_made_before_connect_reaches_the_publisher
+        raw_peer.wait_subscription()
+    raw_peer.send_in_one_write(TEN)
     assert receiver.poll(TIMEOUT_MS)
     got = [m[0] for m in drain(receiver)]
-    assert got == ([b"9"] if conflate else [b"%d" % i for i in range(10)])
+    assert got == ([b"9"] if conflate else TEN)
 
 
+@pytest.mark.parametrize(("sender_type", "receiver_name"),
+                         [(pyzmq.PUSH, b"PULL"), (pyzmq.DEALER, b"DEALER")],
+                         ids=["push", "dealer"])
 @pytest.mark.parametrize("conflate", [1, 0], ids=["conflate", "control"])
-def test_conflate_on_sub(impl: Impl, conflate: int) -> None:
-    module, _ctx = impl
-    pub = make(impl, module.PUB)
-    endpoint = bind_tcp(pub)
-    port = int(endpoint.rsplit(":", 1)[1])
-    with FaultProxy("127.0.0.1", port) as proxy:
-        sub = make(impl, module.SUB, conflate=conflate)
-        sub.setsockopt(module.SUBSCRIBE, b"")
-        sub.connect(proxy.endpoint)
-        wait_subscribed(pub, sub)
-        # Hold the publisher's bytes in the relay until all 10 are there, then release them.
-        proxy.stall(DOWN)
-        for i in range(10):
-            pub.send(b"%d" % i)
-        deadline = time.monotonic() + 5.0
-        while proxy.stalled_bytes(DOWN) < 30:  # ten 3-byte frames
-            assert time.monotonic() < deadline, "publisher never sent the 10 messages"
-            time.sleep(0.005)  # polling the relay's counter, bounded by the deadline
-        proxy.unstall(DOWN)
-        assert sub.poll(TIMEOUT_MS)
-        got = [m[0] for m in drain(sub)]
-    assert got == ([b"9"] if conflate else [b"%d" % i for i in range(10)])
-
-
-@pytest.mark.parametrize("conflate", [1, 0], ids=["conflate", "control"])
-def test_conflate_on_push(impl: Impl, conflate: int) -> None:
-    module, _ctx = impl
-    pull = make(impl, module.PULL)
-    endpoint = bind_tcp(pull)
-    push = make(impl, module.PUSH, conflate=conflate)
-    push.connect(endpoint)
-    for i in range(10):
-        push.send(b"%d" % i)  # all queued before the handshake completes
-    assert pull.poll(TIMEOUT_MS)
-    got = [m[0] for m in drain(pull)]
-    assert got == ([b"9"] if conflate else [b"%d" % i for i in range(10)])
+def test_conflate_on_the_sender(impl: Impl, raw_peer: RawPeer, sender_type: int,
+                                receiver_name: bytes, conflate: int) -> None:
+    """Ten sends while the peer holds back its greeting: with CONFLATE one message leaves."""
+    sender = make(impl, sender_type, conflate=conflate)
+    sender.connect(raw_peer.endpoint)
+    raw_peer.accept()
+    for message in TEN:
+        sender.send(message)  # the handshake cannot finish before the raw peer's greeting
+    raw_peer.handshake(receiver_name)
+    got = raw_peer.data_until_quiet()
+    assert got == ([b"9"] if conflate else TEN)
 
 
 # -- IMMEDIATE ------------------------------------------------------------------------------------
@@ -307,7 +375,10 @@ def test_pub_hwm_drops_and_never_blocks(impl: Impl) -> None:
     for i in range(1000):
         pub.send(b"%d" % i, module.NOBLOCK)  # never Again
     got = [m[0] for m in drain(sub)]
-    assert got == [b"%d" % i for i in range(10)]  # the first SNDHWM + RCVHWM, rest dropped
+    # The first messages up to about SNDHWM + RCVHWM get through, the rest are dropped (libzmq
+    # credits the pipe back in batches, so after the warm-up the exact count can be lower).
+    assert 5 <= len(got) <= 10
+    assert got == [b"%d" % i for i in range(len(got))]
 
 
 def test_pub_hwm_over_tcp_drops(impl: Impl) -> None:

@@ -443,7 +443,7 @@ def exchange(client: Any, server: Any, client_type: int) -> None:
 
 def check_no_timeout(ctxs: dict[str, Any], client_impl: str, server_impl: str,
                      client_type: int, server_type: int, curve: bool = False,
-                     window: float = 0.4) -> None:
+                     window: float = 0.3) -> None:
     server = make_socket(ctxs, server_impl, server_type, heartbeat_ivl=50)
     client = make_socket(ctxs, client_impl, client_type, heartbeat_ivl=50)
     if curve:

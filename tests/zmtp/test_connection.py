@@ -105,8 +105,8 @@ def test_local_properties_as_libzmq() -> None:
 
 
 def test_greeting_is_staged_like_libzmq(byte_at_a_time: bool) -> None:
-    """The signature goes out at once; the rest once the peer's signature is in (libzmq does
-    the same, and a libzmq peer that hangs up at a mismatch has then sent its mechanism)."""
+    """The signature goes out at once, the major version once the peer's signature is in, the
+    rest once the peer's major version is in (libzmq's stages)."""
     conn = null_connection(ST.PUSH, as_server=True)
     assert conn.wants_write()
     first = b"".join(conn.data_to_send())
@@ -115,10 +115,36 @@ def test_greeting_is_staged_like_libzmq(byte_at_a_time: bool) -> None:
     deliver(conn, peer_greeting()[:9], byte_at_a_time=byte_at_a_time)
     assert not conn.wants_write()  # 9 bytes of the peer's signature: still waiting
     deliver(conn, peer_greeting()[9:10], byte_at_a_time=byte_at_a_time)
-    rest = b"".join(conn.data_to_send())
-    data = first + rest
+    major = b"".join(conn.data_to_send())
+    assert major == b"\x03"
+    deliver(conn, peer_greeting()[10:11], byte_at_a_time=byte_at_a_time)
+    data = first + major + b"".join(conn.data_to_send())
     assert len(data) == 64 and data[12:16] == b"NULL" and data[32] == 0
     assert conn.state == "greeting"
+
+
+def _null_pull() -> NullMechanism:
+    return NullMechanism(properties={"Socket-Type": b"PULL"})
+
+
+def test_accepting_side_sends_its_mechanism_after_the_peers(byte_at_a_time: bool) -> None:
+    """A libzmq client that sees a mechanism it does not want hangs up at once: the accepting
+    side keeps its mechanism back until it has the client's, so it can report the mismatch."""
+    conn = ZmtpConnection(socket_type=ST.PULL, mechanism=_null_pull(), accepted=True)
+    sent = b"".join(conn.data_to_send())
+    deliver(conn, peer_greeting()[:63], byte_at_a_time=byte_at_a_time)
+    sent += b"".join(conn.data_to_send())
+    assert len(sent) == 11  # signature and major version only
+    deliver(conn, peer_greeting()[63:], byte_at_a_time=byte_at_a_time)
+    sent += b"".join(conn.data_to_send())
+    assert sent[12:16] == b"NULL"
+
+
+def test_accepting_side_reports_mechanism_mismatch_without_revealing_its_own() -> None:
+    conn = ZmtpConnection(socket_type=ST.PULL, mechanism=_null_pull(), accepted=True)
+    conn.data_to_send()
+    fail = failure(conn.receive_data(peer_greeting(b"CURVE")))
+    assert fail.error.code == ProtocolError.ZMTP_MECHANISM_MISMATCH
 
 
 def test_handshake_exchanges_properties(byte_at_a_time: bool) -> None:
@@ -187,7 +213,7 @@ def test_incompatible_socket_types_fail_on_both_sides_with_error(byte_at_a_time:
     push = null_connection(ST.PUSH)
     pub = null_connection(ST.PUB, as_server=True)
     # Greetings both ways, then each side's READY reaches the other.
-    for _ in range(2):  # the signatures, then the rest of the greetings
+    for _ in range(3):  # signatures, major versions, then the rest of the greetings
         greeting_push, greeting_pub = push.data_to_send(), pub.data_to_send()
         deliver(pub, b"".join(greeting_push), byte_at_a_time=byte_at_a_time)
         deliver(push, b"".join(greeting_pub), byte_at_a_time=byte_at_a_time)
