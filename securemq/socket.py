@@ -613,6 +613,8 @@ class Socket:
             self.context._reactor_call(lambda: self._connect_stream(ep, opts, peer))
             self._connect_eps[str(ep)] = ep.transport
         self._last_endpoint = str(ep).encode()
+        # As libzmq, the pipe is attached inside connect(): a SUB's subscriptions go out now.
+        self._process_commands()
         return _BindResult(self, str(ep), connect=True)
 
     def _connect_stream(self, ep: Endpoint, opts: SocketOptions, peer: Peer | None) -> None:

@@ -128,12 +128,16 @@ class StreamEngine:
         self._zap_peer: Peer | None = None
         self._zap_reply_scheduled = False
         self._heartbeat_ivl = heartbeat_ivl_ms / 1000.0
+        # HEARTBEAT_TIMEOUT: -1 (the default) means "as IVL"; 0 means never time out.
         self._heartbeat_timeout = (
             heartbeat_timeout_ms if heartbeat_timeout_ms >= 0 else heartbeat_ivl_ms
         ) / 1000.0
         self._heartbeat_ttl_ms = heartbeat_ttl_ms
         self._last_rx = time.monotonic()
         self._peer_ttl = 0.0
+        # When a PING with a TTL arrived and nothing came after it (libzmq: the TTL timer is
+        # armed by a PING and cancelled by any inbound data).
+        self._ttl_armed_at: float | None = None
         self._timers: list[Timer] = []
         if handshake_ivl_ms > 0:
             self._later(handshake_ivl_ms / 1000.0, self._handshake_timeout)
@@ -171,6 +175,7 @@ class StreamEngine:
             self._fail(PeerClosed(f"ZMTP: connection to {self.endpoint} lost: {exc.strerror}"))
             return
         self._last_rx = time.monotonic()
+        self._ttl_armed_at = None
         self._handle(self.conn.receive_data(data))
         if not data and not self.closed:
             self._fail(PeerClosed())
@@ -187,10 +192,9 @@ class StreamEngine:
                 self._zap_request(event)
             elif isinstance(event, ev.PingReceived):
                 if event.ttl_ms > 0:
-                    first = self._peer_ttl == 0
                     self._peer_ttl = event.ttl_ms / 1000.0
-                    if first:
-                        self._later(self._peer_ttl, self._check_peer_ttl)
+                    self._ttl_armed_at = time.monotonic()
+                    self._later(self._peer_ttl, self._check_peer_ttl)
             elif isinstance(event, ev.ConnectionFailed):
                 self._fail(event.error, during_handshake=event.during_handshake)
                 return
@@ -266,6 +270,7 @@ class StreamEngine:
             except OSError:
                 data = b""
             self._last_rx = time.monotonic()
+            self._ttl_armed_at = None
             events = self.conn.receive_data(data)
             if data and all(type(event) is ev.MessagesReceived for event in events):
                 for event in events:
@@ -347,8 +352,8 @@ class StreamEngine:
             return
         now = time.monotonic()
         silent = now - self._last_rx
-        limit = self._heartbeat_timeout if self._heartbeat_timeout > 0 else self._heartbeat_ivl
-        if silent >= limit + self._heartbeat_ivl:
+        timeout = self._heartbeat_timeout
+        if timeout > 0 and silent >= timeout + self._heartbeat_ivl:
             self._fail(PeerClosed(f"ZMTP: heartbeat timeout on {self.endpoint}"))
             return
         if self.conn.peer_version >= (3, 1):
@@ -359,13 +364,13 @@ class StreamEngine:
     @_locked
     def _check_peer_ttl(self) -> None:
         """The peer's PING TTL: no traffic at all for that long means it is gone."""
-        if self.closed:
+        armed = self._ttl_armed_at
+        if self.closed or armed is None:
             return
-        silent = time.monotonic() - self._last_rx
-        if silent >= self._peer_ttl:
+        elapsed = time.monotonic() - armed
+        if elapsed >= self._peer_ttl:
             self._fail(PeerClosed(f"ZMTP: peer's heartbeat TTL expired on {self.endpoint}"))
-            return
-        self._later(self._peer_ttl - silent, self._check_peer_ttl)
+        # Otherwise a newer PING re-armed it and scheduled its own check.
 
     # -- ZAP --------------------------------------------------------------------------------
     def _zap_request(self, event: ev.ZapRequestNeeded) -> None:
