@@ -34,7 +34,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("securemq.io")
 
+# Reads start small (a small bytes object is cheap to allocate for small messages) and grow
+# while each read fills the buffer (bulk transfers: fewer, larger reads).
 READ_SIZE = 1 << 16
+READ_SIZE_MAX = 1 << 20
 WRITE_BATCH = 4096
 # A send after this long without one is written directly by the sending thread.
 DIRECT_WRITE_GAP = 0.0002
@@ -114,6 +117,7 @@ class StreamEngine:
         self.lingering = False
         self.stalled = False
         self.borrowed = False
+        self._read_size = READ_SIZE
         self._stash: list[tuple[list[ev.Event], bool]] = []
         self._socket_wake: Callable[[], None] = _no_wake
         self.linger_deadline = 0.0
@@ -168,7 +172,7 @@ class StreamEngine:
                 return
         self._reads += 1
         try:
-            data = self.sock.recv(READ_SIZE)
+            data = self.sock.recv(self._read_size)
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:
@@ -176,9 +180,17 @@ class StreamEngine:
             return
         self._last_rx = time.monotonic()
         self._ttl_armed_at = None
+        self._adapt_read_size(len(data))
         self._handle(self.conn.receive_data(data))
         if not data and not self.closed:
             self._fail(PeerClosed())
+
+    def _adapt_read_size(self, got: int) -> None:
+        size = self._read_size
+        if got == size and size < READ_SIZE_MAX:
+            self._read_size = size * 4
+        elif got < size // 16 and size > READ_SIZE:
+            self._read_size = READ_SIZE
 
     def _handle(self, events: list[ev.Event]) -> None:
         for event in events:
@@ -243,8 +255,9 @@ class StreamEngine:
         try:
             if (
                 self.borrowed or self.closed or not self.ready or not self._reading
-                or self._stash or self._backlog
+                or self._stash or self._backlog or self._read_size > READ_SIZE
             ):
+                # (A bulk transfer is left to the reactor: its reads overlap the caller's work.)
                 return False
             self.borrowed = True
             self._update_registration()
@@ -264,13 +277,14 @@ class StreamEngine:
                 return
             self._reads += 1
             try:
-                data = self.sock.recv(READ_SIZE)
+                data = self.sock.recv(self._read_size)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:
                 data = b""
             self._last_rx = time.monotonic()
             self._ttl_armed_at = None
+            self._adapt_read_size(len(data))
             events = self.conn.receive_data(data)
             if data and all(type(event) is ev.MessagesReceived for event in events):
                 for event in events:
