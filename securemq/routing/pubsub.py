@@ -116,6 +116,8 @@ class XPub(Routing):
         matching = self._subscriptions.match(topic)
         if self.options.invert_matching:
             return [peer for peer in self._peers if peer not in matching]
+        if len(matching) == len(self._peers):
+            return self._peers  # everyone (the common case of a plain fan-out)
         return [peer for peer in self._peers if peer in matching]
 
     def send(self, msg: Message) -> bool:

@@ -246,7 +246,10 @@ class MultiTrie:
 
     def match(self, data: bytes) -> set[Peer]:
         """Every peer with a subscription that prefixes ``data``."""
+        sets = list(self._trie.prefixes_of(data))
+        if len(sets) == 1:
+            return sets[0]  # read-only for the caller: no copy for the usual single match
         found: set[Peer] = set()
-        for peers in self._trie.prefixes_of(data):
+        for peers in sets:
             found |= peers
         return found
