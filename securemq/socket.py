@@ -375,7 +375,12 @@ class Socket:
         else:
             msg = [part]
         # Fast path: nothing pending from the reactor and the routing takes it at once.
-        if not self._commands and not self._closing_peers and self._routing.send(msg):
+        routing = self._routing
+        if not self._commands and not self._closing_peers and routing.send(msg):
+            if routing.dropped:
+                # A peer's pipe is full (PUB drops): give the GIL to the I/O thread that
+                # drains the pipes instead of spinning on more messages to drop.
+                time.sleep(0)
             return
         try:
             self._send_message(msg, flags)

@@ -50,6 +50,9 @@ class Routing(ABC):
 
     socket_type: ClassVar[int]
     name: ClassVar[str]
+    # Set by send() when the last message was dropped for some peer (HWM): the socket then
+    # yields the interpreter so the thread draining the pipes gets to run.
+    dropped: bool = False
 
     def __init__(self, options: RoutingOptions) -> None:
         self.options = options

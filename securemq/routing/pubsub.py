@@ -125,7 +125,7 @@ class XPub(Routing):
         targets = self._targets(msg[0] if msg else b"")
         if self.options.xpub_nodrop and not all_writable(targets):
             return False
-        distribute(targets, msg)
+        self.dropped = distribute(targets, msg) < len(targets)
         return True
 
     def recv(self) -> tuple[Message, Peer] | None:
@@ -218,9 +218,19 @@ class XSub(Routing):
         return self._ready
 
     def recv(self) -> tuple[Message, Peer] | None:
-        item = self._prefetch()
-        self._ready = None
-        return item
+        item = self._ready
+        if item is not None:
+            self._ready = None
+            return item
+        # The hot path of every subscriber: _prefetch inlined.
+        fq_recv = self._fq.recv
+        check = self._subscriptions.check
+        invert = self.options.invert_matching
+        while (item := fq_recv()) is not None:
+            msg = item[0]
+            if check(msg[0] if msg else b"") != invert:
+                return item
+        return None
 
     def can_send(self) -> bool:
         return True

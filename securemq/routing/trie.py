@@ -125,6 +125,10 @@ class RadixTrie(Generic[V]):
         node.children = child.children
         node.value = child.value
 
+    def matches_everything(self) -> bool:
+        """True when the empty key is present (a prefix of everything)."""
+        return self._root.value is not None
+
     def prefixes_of(self, data: bytes) -> Iterator[V]:
         """Values of every key that is a prefix of ``data`` (shortest first)."""
         node = self._root
@@ -185,6 +189,8 @@ class SubscriptionTrie:
 
     def check(self, data: bytes) -> bool:
         """True if some subscribed topic is a prefix of ``data`` (the empty topic matches all)."""
+        if self._trie.matches_everything():
+            return True
         return next(self._trie.prefixes_of(data), None) is not None
 
     def topics(self) -> list[bytes]:
