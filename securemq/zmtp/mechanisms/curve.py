@@ -53,6 +53,11 @@ except ImportError:  # pragma: no cover - PyNaCl < 1.6
     from nacl.bindings import crypto_box_afternm as _box_afternm
     from nacl.bindings import crypto_box_open_afternm as _open_afternm
 
+from .fastbox import FAST_BOX
+
+# MESSAGE boxes (the per-message cost) go through libsodium directly when possible.
+_traffic_box, _traffic_unbox = FAST_BOX if FAST_BOX is not None else (_box_afternm, _open_afternm)
+
 RandomBytes = Callable[[int], bytes]
 
 # Command prefixes (name-size byte + name) and sizes, as libzmq.
@@ -222,7 +227,7 @@ class CurveMechanism(Mechanism):
         return (
             MESSAGE_PREFIX
             + short
-            + _box_afternm(plaintext, self._send_prefix + short, self._precom)
+            + _traffic_box(plaintext, self._send_prefix + short, self._precom)
         )
 
     def decode_frame(self, body: bytes) -> tuple[int, bytes]:
@@ -250,7 +255,9 @@ class CurveMechanism(Mechanism):
                 "CURVE: MESSAGE nonce did not increase (replayed or reordered)", REPLAY_CODE
             )
         try:
-            plaintext = _open_afternm(bytes(body[16:]), self._recv_prefix + short, self._precom)
+            plaintext = _traffic_unbox(
+                bytes(body[16:]), self._recv_prefix + short, self._precom
+            )
         except CryptoError:
             raise _crypto_failure("MESSAGE box does not open") from None
         self._peer_nonce = nonce
