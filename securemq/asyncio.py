@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import json
 import pickle
-import select as _select
 import threading
 import warnings
 from collections import deque
@@ -37,6 +36,7 @@ from .constants import Errno, Flag, PollEvent
 from .context import Context as _SyncContext
 from .error import Again, ContextTerminated, ZMQError
 from .poll import Poller as _SyncPoller
+from .poll import probe_raw
 from .socket import Socket as _SyncSocket
 from .socket import _as_bytes
 
@@ -490,19 +490,5 @@ class Poller(_SyncPoller):
             else:
                 raw.append((obj, _fileno(obj), flags))
         if raw:
-            probe = _select.poll()
-            for _, fd, _ in raw:
-                probe.register(fd, _select.POLLIN | _select.POLLOUT | _select.POLLERR)
-            got = dict(probe.poll(0))
-            for obj, fd, flags in raw:
-                mask = got.get(fd, 0)
-                events = 0
-                if mask & (_select.POLLIN | _select.POLLHUP) and flags & PollEvent.POLLIN:
-                    events |= PollEvent.POLLIN
-                if mask & _select.POLLOUT and flags & PollEvent.POLLOUT:
-                    events |= PollEvent.POLLOUT
-                if mask & _select.POLLERR and flags & PollEvent.POLLERR:
-                    events |= PollEvent.POLLERR
-                if events:
-                    ready.append((obj if isinstance(obj, int) else fd, events))
+            ready.extend(probe_raw(raw))
         return ready

@@ -19,6 +19,28 @@ def _fileno(obj: Any) -> int:
     return int(obj.fileno())
 
 
+def probe_raw(raw: list[tuple[Any, int, int]]) -> list[tuple[int, int]]:
+    """Ready raw descriptors now, as (fd, events) for (object, fd, wanted flags) entries;
+    pyzmq reports raw sockets by their descriptor number."""
+    probe = _select.poll()
+    for _, fd, _flags in raw:
+        probe.register(fd, _select.POLLIN | _select.POLLOUT | _select.POLLERR)
+    got = dict(probe.poll(0))
+    ready: list[tuple[int, int]] = []
+    for _obj, fd, flags in raw:
+        mask = got.get(fd, 0)
+        events = 0
+        if mask & (_select.POLLIN | _select.POLLHUP) and flags & PollEvent.POLLIN:
+            events |= PollEvent.POLLIN
+        if mask & _select.POLLOUT and flags & PollEvent.POLLOUT:
+            events |= PollEvent.POLLOUT
+        if mask & _select.POLLERR and flags & PollEvent.POLLERR:
+            events |= PollEvent.POLLERR
+        if events:
+            ready.append((fd, events))
+    return ready
+
+
 class Poller:
     """pyzmq's Poller: register/modify/unregister, poll(timeout ms) -> [(socket_or_fd, events)]."""
 
@@ -95,22 +117,7 @@ class Poller:
                 raw.append((obj, fd, flags))
                 fds.append((fd, mask))
         if raw:
-            probe = _select.poll()
-            for _, fd, _flags in raw:
-                probe.register(fd, _select.POLLIN | _select.POLLOUT | _select.POLLERR)
-            got = dict(probe.poll(0))
-            for obj, fd, flags in raw:
-                mask = got.get(fd, 0)
-                events = 0
-                if mask & (_select.POLLIN | _select.POLLHUP) and flags & PollEvent.POLLIN:
-                    events |= PollEvent.POLLIN
-                if mask & _select.POLLOUT and flags & PollEvent.POLLOUT:
-                    events |= PollEvent.POLLOUT
-                if mask & _select.POLLERR and flags & PollEvent.POLLERR:
-                    events |= PollEvent.POLLERR
-                if events:
-                    key = obj if isinstance(obj, int) else fd
-                    ready.append((key if not hasattr(obj, "fileno") else fd, events))
+            ready.extend(probe_raw(raw))
         return ready, fds
 
 
