@@ -18,7 +18,6 @@ import pickle
 import random
 import select as _select
 import socket as _pysocket
-import struct
 import threading
 import time
 from collections import deque
@@ -996,7 +995,3 @@ class _BindResult:
         except ZMQError:
             pass
 
-
-def monitor_event_frames(event: int, value: int, endpoint: str) -> list[bytes]:
-    """libzmq's v1 monitor message: event (uint16 LE) + value (uint32 LE), then the endpoint."""
-    return [struct.pack("<HI", event & 0xFFFF, value & 0xFFFFFFFF), endpoint.encode()]

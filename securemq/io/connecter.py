@@ -43,7 +43,6 @@ class Connecter:
         self.owner = owner
         self.peer = peer
         self.stopped = False
-        self.connected_once = False
         self._sock: socket.socket | None = None
         self._timer: Timer | None = None
         self._ivl = options.reconnect_ivl
@@ -79,7 +78,6 @@ class Connecter:
             self.owner._monitor_event(Event.CLOSED, fd, self.name)
             self._retry()
             return
-        self.connected_once = True
         self.owner._monitor_event(Event.CONNECTED, sock.fileno(), self.name)
         self.owner._connected(sock, self, peer_address(sock))
 

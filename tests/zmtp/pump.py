@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TypeVar
 
 from securemq.zmtp.commands import encode_command
 from securemq.zmtp.connection import ZmtpConnection
 from securemq.zmtp.events import Event
 from securemq.zmtp.frames import COMMAND, encode_frame
-from securemq.zmtp.mechanisms.base import ZapSettings
+from securemq.zmtp.mechanisms.base import Mechanism, ZapReplyData, ZapRequestData, ZapSettings
 from securemq.zmtp.mechanisms.null import NullMechanism
 from securemq.zmtp.metadata import encode_metadata
 
@@ -86,3 +87,29 @@ def command_frame(name: bytes, data: bytes = b"") -> bytes:
 def ready_frame(socket_type: bytes, **extra: bytes) -> bytes:
     """A READY command frame carrying Socket-Type (and any extra properties)."""
     return command_frame(b"READY", encode_metadata({"Socket-Type": socket_type, **extra}))
+
+
+Responder = Callable[[ZapRequestData], ZapReplyData]
+
+
+def pump_mechanisms(
+    client: Mechanism, server: Mechanism, responder: Responder | None = None
+) -> list[bytes]:
+    """Run a handshake mechanism to mechanism (no connection); the command bodies in order.
+
+    ``responder`` answers ZAP requests; without one a requesting side is left waiting.
+    """
+    transcript: list[bytes] = []
+    for _ in range(10):
+        moved = False
+        for src, dst in ((client, server), (server, client)):
+            for body in src.next_commands():
+                transcript.append(body)
+                dst.process_command(body)
+                moved = True
+            if src.zap_request is not None and responder is not None:
+                src.zap_reply(responder(src.zap_request))
+                moved = True
+        if not moved:
+            break
+    return transcript

@@ -26,7 +26,7 @@ from securemq.zmtp.events import (
 from securemq.zmtp.events import Event as ConnEvent
 from securemq.zmtp.mechanisms.base import ZapReplyData, ZapRequestData, ZapSettings
 from securemq.zmtp.mechanisms.curve import CurveMechanism
-from tests.zmtp.pump import of_type
+from tests.zmtp.pump import Responder, of_type, pump_mechanisms
 from tests.zmtp.pump import pump as conn_pump
 
 CRYPTO = ProtocolError.ZMTP_CRYPTOGRAPHIC
@@ -72,7 +72,6 @@ def make_pair(
     return client, server
 
 
-Responder = Callable[[ZapRequestData], ZapReplyData]
 
 
 def reply(status: bytes, user: bytes = b"", meta: dict[str, bytes] | None = None) -> Responder:
@@ -82,24 +81,7 @@ def reply(status: bytes, user: bytes = b"", meta: dict[str, bytes] | None = None
     return respond
 
 
-def pump(
-    client: CurveMechanism, server: CurveMechanism, responder: Responder | None = None
-) -> list[bytes]:
-    """Run the handshake in memory; return the transcript of command bodies in order."""
-    transcript: list[bytes] = []
-    for _ in range(10):
-        moved = False
-        for src, dst in ((client, server), (server, client)):
-            for body in src.next_commands():
-                transcript.append(body)
-                dst.process_command(body)
-                moved = True
-            if src.zap_request is not None and responder is not None:
-                src.zap_reply(responder(src.zap_request))
-                moved = True
-        if not moved:
-            break
-    return transcript
+pump = pump_mechanisms
 
 
 def handshake(**kwargs: object) -> tuple[CurveMechanism, CurveMechanism, list[bytes]]:

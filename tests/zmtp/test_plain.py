@@ -21,13 +21,12 @@ from securemq.zmtp.events import Event as ConnEvent
 from securemq.zmtp.mechanisms.base import ZapReplyData, ZapRequestData, ZapSettings
 from securemq.zmtp.mechanisms.plain import PlainMechanism, decode_hello, encode_hello
 from securemq.zmtp.metadata import encode_metadata
-from tests.zmtp.pump import of_type, pump
+from tests.zmtp.pump import Responder, of_type, pump, pump_mechanisms
 
 DEALER = {"Socket-Type": b"DEALER"}
 SECRET = b"s3cr3t-Pa55"
 HANDLER = ZapSettings(handler_present=True)
 
-Responder = Callable[[ZapRequestData], ZapReplyData]
 
 
 def reply(status: bytes, user: bytes = b"", meta: dict[str, bytes] | None = None) -> Responder:
@@ -55,23 +54,7 @@ def make_pair(
     return client, server
 
 
-def run(
-    client: PlainMechanism, server: PlainMechanism, responder: Responder | None = None
-) -> list[bytes]:
-    transcript: list[bytes] = []
-    for _ in range(10):
-        moved = False
-        for src, dst in ((client, server), (server, client)):
-            for body in src.next_commands():
-                transcript.append(body)
-                dst.process_command(body)
-                moved = True
-            if src.zap_request is not None and responder is not None:
-                src.zap_reply(responder(src.zap_request))
-                moved = True
-        if not moved:
-            break
-    return transcript
+run = pump_mechanisms
 
 
 # -- handshakes ------------------------------------------------------------------------------
