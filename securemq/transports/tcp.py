@@ -56,12 +56,21 @@ def start_connect(family: int, sockaddr: tuple[str, int]) -> socket.socket:
     return sock
 
 
+# SO_SNDBUF for ipc streams when SNDBUF is left at -1; the kernel doubles it, and caps it at
+# net.core.wmem_max (TCP on loopback autotunes up to about the same).
+IPC_SNDBUF = 1 << 20
+
+
 def tune(sock: socket.socket, *, keepalive: int, sndbuf: int, rcvbuf: int) -> None:
     """Options every ZMTP stream gets: no Nagle (we batch ourselves), keepalive, buffers."""
     if sock.family in (socket.AF_INET, socket.AF_INET6):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if keepalive >= 0:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, keepalive)
+    if sndbuf <= 0 and sock.family == socket.AF_UNIX:
+        # Unix stream sockets get no buffer autotuning: with the default (about 200 KiB, counted
+        # with per-packet overhead) sender and receiver take turns after a few dozen messages.
+        sndbuf = IPC_SNDBUF
     if sndbuf > 0:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
     if rcvbuf > 0:

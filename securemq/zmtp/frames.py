@@ -81,7 +81,7 @@ class FrameDecoder:
         # Named in the error message ("MAXMSGSIZE", "the handshake limit", ...).
         self.limit_name = limit_name
         self._head = b""
-        self._parts: list[bytes] | None = None
+        self._parts: list[bytes | memoryview] | None = None
         self._remaining = 0
         self._flags = 0
         # Frames of a multipart message not yet complete (feed_messages only).
@@ -98,23 +98,28 @@ class FrameDecoder:
             ProtocolError.ZMTP_UNSPECIFIED,
         )
 
-    def _resume(self, data: bytes) -> tuple[bytes, Frame | None]:
-        """Finish what earlier chunks left: (bytes still to scan, frame completed here or None)."""
+    def _resume(self, data: bytes) -> tuple[bytes, int, Frame | None]:
+        """Finish what earlier chunks left: (chunk, offset still to scan, frame completed here).
+
+        Pieces of an unfinished body are memoryviews of their chunks, so the body is copied once,
+        by the final join, however many chunks it spans.
+        """
         parts = self._parts
         if parts is not None:
             need = self._remaining
-            if len(data) < need:
-                if data:
+            size = len(data)
+            if size < need:
+                if size:
                     parts.append(data)
-                    self._remaining = need - len(data)
-                return b"", None
-            parts.append(data[:need])
+                    self._remaining = need - size
+                return b"", 0, None
+            parts.append(data if size == need else memoryview(data)[:need])
             self._parts = None
-            return data[need:], (self._flags & (MORE | COMMAND), b"".join(parts))
+            return data, need, (self._flags & (MORE | COMMAND), b"".join(parts))
         if self._head:
             data = self._head + data
             self._head = b""
-        return data, None
+        return data, 0, None
 
     def feed(self, data: bytes, max_frames: int = -1) -> list[Frame]:
         """Every complete (flags, body) in the chunk; flags keep only MORE and COMMAND.
@@ -124,15 +129,14 @@ class FrameDecoder:
         """
         if type(data) is not bytes:
             data = bytes(data)
-        data, first = self._resume(data)
+        data, pos, first = self._resume(data)
         frames: list[Frame] = [] if first is None else [first]
         if len(frames) == max_frames:
-            self._head = data
+            self._head = data[pos:]
             return frames
         append = frames.append
         unpack = _unpack_u64
         limit = self.max_frame_size
-        pos = 0
         end_of_data = len(data)
         while end_of_data - pos >= 2:
             flags = data[pos]
@@ -149,7 +153,7 @@ class FrameDecoder:
             end = start + size
             if end > end_of_data:
                 self._flags = flags
-                self._parts = [data[start:]]
+                self._parts = [memoryview(data)[start:]]
                 self._remaining = end - end_of_data
                 return frames
             append((flags & 5, data[start:end]))
@@ -169,7 +173,7 @@ class FrameDecoder:
         """
         if type(data) is not bytes:
             data = bytes(data)
-        data, first = self._resume(data)
+        data, pos, first = self._resume(data)
         msg = self._msg
         if first is not None:
             flags, body = first
@@ -183,7 +187,6 @@ class FrameDecoder:
         append = out.append
         unpack = _unpack_u64
         limit = self.max_frame_size
-        pos = 0
         end_of_data = len(data)
         try:
             while end_of_data - pos >= 2:
@@ -201,7 +204,7 @@ class FrameDecoder:
                 end = start + size
                 if end > end_of_data:
                     self._flags = flags
-                    self._parts = [data[start:]]
+                    self._parts = [memoryview(data)[start:]]
                     self._remaining = end - end_of_data
                     pos = end_of_data
                     break
