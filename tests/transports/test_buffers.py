@@ -1,4 +1,4 @@
-"""Kernel buffer sizes of stream connections: SNDBUF/RCVBUF are applied; ipc gets a larger default."""
+"""Kernel buffers of stream connections: SNDBUF/RCVBUF are applied; ipc gets a larger default."""
 
 from __future__ import annotations
 
