@@ -173,12 +173,12 @@ class Pipe:
     def read_many(self, limit: int = 1 << 30) -> list[Message]:
         """Take up to ``limit`` messages at once (the batch path of the I/O thread)."""
         queue = self._queue
-        was_full = self.hwm > 0 and len(queue) >= self.hwm
-        out: list[Message] = []
+        # Only this reader pops, so taking exactly the count seen is safe while the writer
+        # appends. The writer may have found the pipe full at any moment before the last pop.
+        count = min(limit, len(queue))
         popleft = queue.popleft
-        while queue and len(out) < limit:
-            out.append(popleft())
-        if out and (was_full or (self.hwm > 0 and len(queue) == self.hwm - 1)):
+        out = [popleft() for _ in range(count)]
+        if out and self.hwm > 0 and len(queue) + count >= self.hwm:
             self.writer_wake()
         return out
 

@@ -39,6 +39,9 @@ log = logging.getLogger("securemq.io")
 READ_SIZE = 1 << 16
 READ_SIZE_MAX = 1 << 20
 WRITE_BATCH = 4096
+# Messages taken per batch are also capped so that a batch is about this many bytes: encoding
+# (CURVE boxes) and writing then overlap with the peer's reading instead of taking turns.
+WRITE_BUDGET = 1 << 18
 # A send after this long without one is written directly by the sending thread.
 DIRECT_WRITE_GAP = 0.0002
 
@@ -58,6 +61,15 @@ def _locked(method: _F) -> _F:
             method(self, *args)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _batch_limit(outbound: Pipe) -> int:
+    """How many messages to take from ``outbound`` for one write (judged by the first one)."""
+    head = outbound.peek()
+    if head is None:
+        return WRITE_BATCH
+    size = len(head[0]) if len(head) == 1 else sum(map(len, head))
+    return WRITE_BATCH if size < WRITE_BUDGET // WRITE_BATCH else max(1, WRITE_BUDGET // size)
 
 
 class EngineOwner(Protocol):
@@ -490,7 +502,7 @@ class StreamEngine:
             or peer is None
         ):
             return False
-        batch = peer.outbound.read_many(WRITE_BATCH)
+        batch = peer.outbound.read_many(_batch_limit(peer.outbound))
         if not batch:
             return True
         self.conn.send_messages(batch)
@@ -527,7 +539,7 @@ class StreamEngine:
             # arms write readiness when the OS buffer is still full).
             self._write_out()
         while not self._out:
-            batch = outbound.read_many(WRITE_BATCH)
+            batch = outbound.read_many(_batch_limit(outbound))
             if not batch:
                 break
             self.conn.send_messages(batch)
@@ -562,6 +574,19 @@ class StreamEngine:
         if want_write != self._writing:
             self._writing = want_write
             self._update_registration()
+            if not want_write:
+                # Whoever drained the leftovers (a read, a heartbeat, the handshake) may not go
+                # on with the outbound pipe, and its next wake-up only comes when it is empty.
+                self._continue_flush()
+
+    def _continue_flush(self) -> None:
+        peer = self.peer
+        if (
+            not self._flush_scheduled and self.ready and peer is not None
+            and peer.outbound.readable()
+        ):
+            self._flush_scheduled = True
+            self.reactor.call_soon(self._flush_outbound)
 
     @_locked
     def _on_writable(self) -> None:

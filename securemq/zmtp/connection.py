@@ -415,7 +415,7 @@ class ZmtpConnection:
     def _queue_command(self, body: bytes) -> None:
         """A command once ready: a command frame, or boxed into a data frame by the mechanism."""
         if self.mechanism.transforms_traffic:
-            self._out.append(encode_frame(0, self.mechanism.encode_frame(BOX_COMMAND, body)))
+            self._out.append(self.mechanism.box_frame(BOX_COMMAND, body))
         else:
             self._out.append(encode_frame(COMMAND, body))
 
@@ -476,11 +476,14 @@ class ZmtpConnection:
             if first in (b"\x01", b"\x00"):
                 self._send_subscriber(msg)
                 return
-        encode = self.mechanism.encode_frame
+        box = self.mechanism.box_frame
         out = self._out
+        if len(msg) == 1:
+            out.append(box(0, bytes(msg[0])))
+            return
         final = len(msg) - 1
         for index, body in enumerate(msg):
-            out.append(encode_frame(0, encode(MORE if index < final else 0, bytes(body))))
+            out.append(box(MORE if index < final else 0, bytes(body)))
 
     # ----------------------------------------------------------------- failure
 

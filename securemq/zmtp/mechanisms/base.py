@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 @dataclass(slots=True)
@@ -86,6 +86,13 @@ class Mechanism(ABC):
     def encode_frame(self, flags: int, body: bytes) -> bytes:
         """Traffic frame out (flags: 1 MORE, 2 COMMAND): the wire body; identity by default."""
         return body
+
+    def box_frame(self, flags: int, body: bytes) -> Any:
+        """The whole wire frame (ZMTP header included) carrying ``encode_frame``'s body; a
+        bytes-like object that ``socket.sendmsg`` takes."""
+        from ..frames import encode_frame
+
+        return encode_frame(0, self.encode_frame(flags, body))
 
     def decode_frame(self, body: bytes) -> tuple[int, bytes]:
         """Traffic frame in: (flags, body) after unboxing; only CURVE overrides this."""

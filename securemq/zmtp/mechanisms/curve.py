@@ -26,7 +26,7 @@ import os
 import struct
 from collections.abc import Callable
 from enum import Enum, auto
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from nacl.bindings import (
     crypto_box,
@@ -53,10 +53,11 @@ except ImportError:  # pragma: no cover - PyNaCl < 1.6
     from nacl.bindings import crypto_box_afternm as _box_afternm
     from nacl.bindings import crypto_box_open_afternm as _open_afternm
 
+from ..frames import SHORT_LAST, encode_frame
 from .fastbox import FAST_BOX
 
 # MESSAGE boxes (the per-message cost) go through libsodium directly when possible.
-_traffic_box, _traffic_unbox = FAST_BOX if FAST_BOX is not None else (_box_afternm, _open_afternm)
+_FAST = FAST_BOX
 
 RandomBytes = Callable[[int], bytes]
 
@@ -91,6 +92,7 @@ _FLAG_MASK = FLAG_MORE | FLAG_COMMAND
 REPLAY_CODE = ProtocolError.ZMTP_INVALID_SEQUENCE
 
 _pack_nonce = struct.Struct(">Q").pack
+_LONG_MESSAGE_HEADER = b"\x02"  # a long, final, non-command ZMTP frame carries big MESSAGEs
 _CRYPTO = ProtocolError.ZMTP_CRYPTOGRAPHIC
 
 
@@ -155,6 +157,7 @@ class CurveMechanism(Mechanism):
         self._nonce = 1  # our short-nonce counter
         self._peer_nonce = 0  # highest short nonce seen from the peer
         self._precom = b""  # beforenm(peer short-term public, our short-term secret)
+        self._scratch: list[Any] = [_FAST.new_scratch() if _FAST is not None else None]
         # Short-term keys: ours (generated per connection) and the peer's.
         self._short_secret = b""
         self._short_public = b""
@@ -224,10 +227,21 @@ class CurveMechanism(Mechanism):
         short = _pack_nonce(self._nonce)
         self._nonce += 1
         plaintext = bytes((flags & _FLAG_MASK,)) + body
-        return (
-            MESSAGE_PREFIX
-            + short
-            + _traffic_box(plaintext, self._send_prefix + short, self._precom)
+        return MESSAGE_PREFIX + short + _box_afternm(plaintext, self._send_prefix + short,
+                                                     self._precom)
+
+    def box_frame(self, flags: int, body: bytes) -> Any:
+        fast = _FAST
+        if fast is None or not self.ready:
+            return encode_frame(0, self.encode_frame(flags, body))
+        short = _pack_nonce(self._nonce)
+        self._nonce += 1
+        size = MESSAGE_MIN_SIZE + len(body)
+        head = (
+            SHORT_LAST[size] if size < 256 else _LONG_MESSAGE_HEADER + _pack_nonce(size)
+        ) + MESSAGE_PREFIX + short
+        return fast.seal_frame(
+            head, flags & _FLAG_MASK, body, self._send_prefix + short, self._precom
         )
 
     def decode_frame(self, body: bytes) -> tuple[int, bytes]:
@@ -255,13 +269,20 @@ class CurveMechanism(Mechanism):
                 "CURVE: MESSAGE nonce did not increase (replayed or reordered)", REPLAY_CODE
             )
         try:
-            plaintext = _traffic_unbox(
-                bytes(body[16:]), self._recv_prefix + short, self._precom
-            )
+            fast = _FAST
+            if fast is not None:
+                flags, data = fast.open_message(
+                    body, 16, self._recv_prefix + short, self._precom, self._scratch
+                )
+            else:
+                plaintext = _open_afternm(
+                    bytes(body[16:]), self._recv_prefix + short, self._precom
+                )
+                flags, data = plaintext[0], plaintext[1:]
         except CryptoError:
             raise _crypto_failure("MESSAGE box does not open") from None
         self._peer_nonce = nonce
-        return plaintext[0] & _FLAG_MASK, plaintext[1:]
+        return flags & _FLAG_MASK, data
 
     # -- helpers -----------------------------------------------------------------------------
 

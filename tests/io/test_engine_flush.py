@@ -1,0 +1,145 @@
+"""StreamEngine write-path invariants, with two engines over a socketpair and no Socket.
+
+The outbound pipe wakes its engine only on its empty -> non-empty transition, so the engine must
+never stop with messages in the pipe and nothing that will come back for them. This once
+happened after the handshake: the first flush left bytes unsent (OS buffer full), and the
+handshake's own write finished them and disarmed write readiness, stranding the pipe (a PUSH
+then blocked at its HWM forever; seen with CURVE 64 KiB messages queued before the handshake).
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from securemq.constants import SocketType
+from securemq.io.engine import StreamEngine
+from securemq.io.reactor import Reactor
+from securemq.pipe import Peer, Pipe
+from securemq.zmtp.frames import encode_message
+from securemq.zmtp.mechanisms.null import NullMechanism
+
+pytestmark = pytest.mark.timeout(30)
+
+
+class Owner:
+    """The little an engine needs from its socket."""
+
+    def __init__(self, hwm: int) -> None:
+        self.peer = Peer(Pipe(hwm), Pipe(hwm))
+        self.ready = False
+
+    def _engine_ready(self, engine: StreamEngine) -> Peer:
+        self.ready = True
+        return self.peer
+
+    def _engine_closed(self, engine: StreamEngine, error: Any) -> None:
+        pass
+
+    def _monitor_event(self, event: int, value: int, endpoint: str) -> None:
+        pass
+
+    def _zap_handler_attach(self, peer: Peer) -> bool:
+        return False
+
+    def _zap_handler_detach(self, peer: Peer) -> None:
+        pass
+
+    def _inbound_wake(self) -> Callable[[], None]:
+        return lambda: None
+
+
+def _engine(reactor: Reactor, sock: socket.socket, owner: Owner, kind: SocketType,
+            accepted: bool) -> StreamEngine:
+    sock.setblocking(False)
+    name = {SocketType.PUSH: b"PUSH", SocketType.PULL: b"PULL"}[kind]
+    return StreamEngine(
+        reactor, sock, owner, NullMechanism(as_server=accepted, properties={"Socket-Type": name}),
+        socket_type=int(kind), endpoint="socketpair", peer_address="", max_message_size=-1,
+        handshake_ivl_ms=5000, heartbeat_ivl_ms=0, heartbeat_timeout_ms=-1, heartbeat_ttl_ms=0,
+        zap_domain=b"", routing_id=b"", accepted=accepted,
+    )
+
+
+def _until(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.002)
+
+
+@pytest.fixture
+def pair() -> Iterator[tuple[Reactor, StreamEngine, Owner, Owner]]:
+    reactor = Reactor(name="test-engine-flush")
+    a, b = socket.socketpair()
+    pushing, pulling = Owner(hwm=0), Owner(hwm=0)
+    sender = reactor.run_sync(lambda: _engine(reactor, a, pushing, SocketType.PUSH, False))
+    reactor.run_sync(lambda: _engine(reactor, b, pulling, SocketType.PULL, True))
+    _until(lambda: pushing.ready and pulling.ready, "the NULL handshake")
+    yield reactor, sender, pushing, pulling
+    reactor.stop()
+    a.close()
+    b.close()
+
+
+def test_draining_leftover_bytes_goes_on_with_the_pipe(
+    pair: tuple[Reactor, StreamEngine, Owner, Owner],
+) -> None:
+    reactor, sender, pushing, pulling = pair
+    count = 500
+
+    def strand() -> None:
+        # The state the handshake left: leftovers waiting for write readiness, and messages
+        # queued in the pipe without a wake-up (the pipe was not empty when they came).
+        pushing.peer.outbound._queue.extend([b"%d" % i] for i in range(count))
+        sender._out = [encode_message([b"leftover"])]
+        sender._writing = True
+        sender._update_registration()
+        # Some other path (a read, a heartbeat) writes the leftovers out.
+        sender._write_out()
+
+    reactor.run_sync(strand)
+    received: list[list[bytes]] = []
+
+    def collect() -> bool:
+        while (msg := pulling.peer.inbound.read()) is not None:
+            received.append(msg)
+        return len(received) == count + 1
+
+    _until(collect, "every queued message to arrive")
+    assert received[0] == [b"leftover"]
+    assert [m[0] for m in received[1:]] == [b"%d" % i for i in range(count)]
+
+
+def test_large_messages_queued_before_the_handshake_all_arrive_in_batches() -> None:
+    """Large messages are written a few at a time (WRITE_BUDGET) and none is left behind."""
+    reactor = Reactor(name="test-engine-flush")
+    a, b = socket.socketpair()
+    a.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
+    pushing, pulling = Owner(hwm=0), Owner(hwm=0)
+    body = bytes(range(256)) * 256  # 64 KiB
+    count = 200
+    for index in range(count):
+        pushing.peer.outbound._queue.append([index.to_bytes(4, "big") + body])
+    try:
+        reactor.run_sync(lambda: _engine(reactor, a, pushing, SocketType.PUSH, False))
+        reactor.run_sync(lambda: _engine(reactor, b, pulling, SocketType.PULL, True))
+        got: list[int] = []
+
+        def collect() -> bool:
+            while (msg := pulling.peer.inbound.read()) is not None:
+                assert msg[0][4:] == body
+                got.append(int.from_bytes(msg[0][:4], "big"))
+            return len(got) == count
+
+        _until(collect, "every 64 KiB message to arrive")
+        assert got == list(range(count))
+    finally:
+        reactor.stop()
+        a.close()
+        b.close()
