@@ -21,7 +21,7 @@ How this works:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from enum import StrEnum
 
 from ..constants import ProtocolError, SocketType
@@ -85,6 +85,20 @@ class ConnectionState(StrEnum):
 # accept both forms from any peer.
 _ERROR_NAME_BY_MECHANISM = {b"PLAIN": b"^RROR"}
 _LIBZMQ_PLAIN_ERROR = b"^RROR"
+
+
+def _traffic_frames(msgs: Iterable[Sequence[bytes]]) -> Iterator[tuple[int, bytes]]:
+    """(flags, body) for every frame of every message: MORE on all but each message's last."""
+    for msg in msgs:
+        if len(msg) == 1:
+            body = msg[0]
+            yield 0, body if type(body) is bytes else bytes(body)
+            continue
+        if not msg:
+            raise UsageError("ZMTP: cannot send a message of zero frames")
+        final = len(msg) - 1
+        for index, body in enumerate(msg):
+            yield (MORE if index < final else 0), body if type(body) is bytes else bytes(body)
 
 
 def _error_command(mechanism: bytes, reason: bytes) -> bytes:
@@ -243,8 +257,11 @@ class ZmtpConnection:
         if self.state is not ConnectionState.READY:
             raise UsageError(f"ZMTP: cannot send messages in state {self.state.value}")
         if self.mechanism.transforms_traffic:
-            for msg in msgs:
-                self._send_boxed(msg)
+            if self._subscription_commands:
+                for msg in msgs:
+                    self._send_boxed(msg)
+            else:
+                self.mechanism.box_frames(_traffic_frames(msgs), self._out)
         elif self._subscription_commands:
             for msg in msgs:
                 self._send_subscriber(msg)
@@ -375,22 +392,25 @@ class ZmtpConnection:
                 self._events.append(MessagesReceived(out))
 
     def _receive_boxed(self, data: bytes, out: list[list[bytes]]) -> None:
-        decode = self.mechanism.decode_frame
-        on_command = self._on_command
-        partial = self._partial
+        decoded: list[tuple[int, bytes]] = []
         try:
-            for _wire_flags, wire in self._decoder.feed(data):
-                flags, body = decode(wire)
-                if flags & _BOX_COMMAND_BITS:
-                    on_command(body, out)
-                elif flags & MORE:
-                    partial.append(body)
-                else:
-                    partial.append(body)
-                    out.append(partial)
-                    partial = []
+            self.mechanism.decode_frames(self._decoder.feed(data), decoded)
         finally:
-            self._partial = partial
+            # What opened before a bad frame is still delivered, in order.
+            on_command = self._on_command
+            partial = self._partial
+            try:
+                for flags, body in decoded:
+                    if flags & _BOX_COMMAND_BITS:
+                        on_command(body, out)
+                    elif flags & MORE:
+                        partial.append(body)
+                    else:
+                        partial.append(body)
+                        out.append(partial)
+                        partial = []
+            finally:
+                self._partial = partial
 
     def _ready_command(self, body: bytes, out: list[list[bytes]]) -> None:
         """A command once ready (ZMTP 3.1); unknown commands are ignored, as libzmq does."""
@@ -415,7 +435,7 @@ class ZmtpConnection:
     def _queue_command(self, body: bytes) -> None:
         """A command once ready: a command frame, or boxed into a data frame by the mechanism."""
         if self.mechanism.transforms_traffic:
-            self._out.append(self.mechanism.box_frame(BOX_COMMAND, body))
+            self.mechanism.box_frames(((BOX_COMMAND, body),), self._out)
         else:
             self._out.append(encode_frame(COMMAND, body))
 
@@ -469,21 +489,14 @@ class ZmtpConnection:
         self._out.append(encode_message(msg))
 
     def _send_boxed(self, msg: Sequence[bytes]) -> None:
-        if not msg:
-            raise UsageError("ZMTP: cannot send a message of zero frames")
+        """One message to a subscriber's peer over a boxing mechanism (subscriptions become
+        SUBSCRIBE/CANCEL commands)."""
         if self._subscription_commands and len(msg) == 1:
             first = msg[0][:1]
             if first in (b"\x01", b"\x00"):
                 self._send_subscriber(msg)
                 return
-        box = self.mechanism.box_frame
-        out = self._out
-        if len(msg) == 1:
-            out.append(box(0, bytes(msg[0])))
-            return
-        final = len(msg) - 1
-        for index, body in enumerate(msg):
-            out.append(box(MORE if index < final else 0, bytes(body)))
+        self.mechanism.box_frames(_traffic_frames((msg,)), self._out)
 
     # ----------------------------------------------------------------- failure
 

@@ -15,33 +15,48 @@ pytestmark = pytest.mark.skipif(FAST_BOX is None, reason="libsodium not reachabl
 KEY, NONCE = bytes(range(32)), bytes(range(24))
 
 
-@settings(max_examples=200, deadline=None, derandomize=True)
-@given(st.binary(max_size=70_000), st.integers(0, 3), st.binary(min_size=24, max_size=24),
-       st.binary(min_size=32, max_size=32), st.binary(max_size=20))
-def test_fast_box_matches_pynacl(body: bytes, flags: int, nonce: bytes, key: bytes,
-                                 head: bytes) -> None:
+def _expected_frame(flags: int, body: bytes, prefix: bytes, counter: int, key: bytes) -> bytes:
+    short = counter.to_bytes(8, "big")
+    command = b"\x07MESSAGE" + short + crypto_box_easy_afternm(
+        bytes((flags,)) + body, prefix + short, key
+    )
+    size = len(command)
+    header = bytes((0, size)) if size < 256 else b"\x02" + size.to_bytes(8, "big")
+    return header + command
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(st.lists(st.tuples(st.integers(0, 3), st.binary(max_size=70_000)), max_size=4),
+       st.integers(1, 2**40), st.binary(min_size=16, max_size=16),
+       st.binary(min_size=32, max_size=32))
+def test_sealed_frames_match_pynacl_and_open_again(
+    frames: list[tuple[int, bytes]], counter: int, prefix: bytes, key: bytes
+) -> None:
     assert FAST_BOX is not None
-    sealed = FAST_BOX.seal_frame(head, flags, body, nonce, key)
-    expected = crypto_box_easy_afternm(bytes((flags,)) + body, nonce, key)
-    assert sealed.raw == head + expected
-    scratch = [FAST_BOX.new_scratch()]
-    opened = FAST_BOX.open_message(head + expected, len(head), nonce, key, scratch)
-    plaintext = crypto_box_open_easy_afternm(expected, nonce, key)
-    assert opened == (plaintext[0], plaintext[1:])
+    sealed: list[bytearray] = []
+    assert FAST_BOX.seal_frames(frames, counter, prefix, key, sealed) == counter + len(frames)
+    scratch = FAST_BOX.new_scratch()
+    for index, ((flags, body), frame) in enumerate(zip(frames, sealed, strict=True)):
+        assert frame == _expected_frame(flags, body, prefix, counter + index, key)
+        command = bytes(frame[2:] if frame[0] == 0 else frame[9:])
+        nonce = prefix + command[8:16]
+        opened = FAST_BOX.open_message(command, 16, nonce, key, scratch)
+        plaintext = crypto_box_open_easy_afternm(command[16:], nonce, key)
+        assert opened == (plaintext[0], plaintext[1:]) == (flags, body)
 
 
 def test_scratch_is_reused_and_a_small_message_after_a_large_one_is_exact() -> None:
     assert FAST_BOX is not None
-    scratch = [FAST_BOX.new_scratch()]
+    scratch = FAST_BOX.new_scratch()
     for body in (b"x" * 5000, b"ab", b"", b"y" * 300):
         wire = crypto_box_easy_afternm(b"\x00" + body, NONCE, KEY)
         assert FAST_BOX.open_message(wire, 0, NONCE, KEY, scratch) == (0, body)
-    assert len(scratch[0]) >= 5000
+    assert len(scratch.buffer) >= 5000
 
 
 def test_fast_open_refuses_tampered_short_and_wrong_sizes() -> None:
     assert FAST_BOX is not None
-    scratch = [FAST_BOX.new_scratch()]
+    scratch = FAST_BOX.new_scratch()
     sealed = bytearray(crypto_box_easy_afternm(b"\x00hello", NONCE, KEY))
     sealed[3] ^= 1
     with pytest.raises(CryptoError):
@@ -49,6 +64,6 @@ def test_fast_open_refuses_tampered_short_and_wrong_sizes() -> None:
     with pytest.raises(CryptoError):
         FAST_BOX.open_message(b"prefix" + bytes(16), 6, NONCE, KEY, scratch)
     with pytest.raises(ValueError):
-        FAST_BOX.seal_frame(b"", 0, b"x", NONCE[:23], KEY)
+        FAST_BOX.seal_frames([(0, b"x")], 1, NONCE[:15], KEY, [])
     with pytest.raises(ValueError):
         FAST_BOX.open_message(bytes(32), 0, NONCE, KEY[:31], scratch)

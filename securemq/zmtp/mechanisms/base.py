@@ -18,6 +18,7 @@ touches I/O. The connection drives it:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -87,16 +88,24 @@ class Mechanism(ABC):
         """Traffic frame out (flags: 1 MORE, 2 COMMAND): the wire body; identity by default."""
         return body
 
-    def box_frame(self, flags: int, body: bytes) -> Any:
-        """The whole wire frame (ZMTP header included) carrying ``encode_frame``'s body; a
-        bytes-like object that ``socket.sendmsg`` takes."""
+    def box_frames(self, frames: Iterable[tuple[int, bytes]], out: list[Any]) -> None:
+        """Each (flags, body) as a whole wire frame (ZMTP header included) carrying
+        ``encode_frame``'s body, appended to ``out`` as objects ``socket.sendmsg`` takes."""
         from ..frames import encode_frame
 
-        return encode_frame(0, self.encode_frame(flags, body))
+        for flags, body in frames:
+            out.append(encode_frame(0, self.encode_frame(flags, body)))
 
     def decode_frame(self, body: bytes) -> tuple[int, bytes]:
         """Traffic frame in: (flags, body) after unboxing; only CURVE overrides this."""
         raise NotImplementedError
+
+    def decode_frames(
+        self, frames: Iterable[tuple[int, bytes]], out: list[tuple[int, bytes]]
+    ) -> None:
+        """``decode_frame`` for each (wire flags, body), into ``out`` in order."""
+        for _wire_flags, body in frames:
+            out.append(self.decode_frame(body))
 
 
 def check_peer_properties(

@@ -24,7 +24,7 @@ import errno
 import hmac
 import os
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from enum import Enum, auto
 from typing import Any, ClassVar
 
@@ -53,7 +53,7 @@ except ImportError:  # pragma: no cover - PyNaCl < 1.6
     from nacl.bindings import crypto_box_afternm as _box_afternm
     from nacl.bindings import crypto_box_open_afternm as _open_afternm
 
-from ..frames import SHORT_LAST, encode_frame
+from ..frames import encode_frame
 from .fastbox import FAST_BOX
 
 # MESSAGE boxes (the per-message cost) go through libsodium directly when possible.
@@ -92,7 +92,6 @@ _FLAG_MASK = FLAG_MORE | FLAG_COMMAND
 REPLAY_CODE = ProtocolError.ZMTP_INVALID_SEQUENCE
 
 _pack_nonce = struct.Struct(">Q").pack
-_LONG_MESSAGE_HEADER = b"\x02"  # a long, final, non-command ZMTP frame carries big MESSAGEs
 _CRYPTO = ProtocolError.ZMTP_CRYPTOGRAPHIC
 
 
@@ -123,6 +122,24 @@ def _key(key: bytes | str | None, what: str) -> bytes:
         return z85.key_bytes(key, what)
     except ValueError:
         raise UsageError(f"CURVE: {what} must be 32 raw bytes or 40 Z85 characters") from None
+
+
+def _malformed_message(body: bytes) -> ProtocolViolation:
+    """The error for a traffic frame that is not a well-formed MESSAGE, checked as libzmq."""
+    size = len(body)
+    if size <= 1 or size <= body[0]:
+        return ProtocolViolation(
+            "CURVE: traffic frame is not a command",
+            ProtocolError.ZMTP_MALFORMED_COMMAND_UNSPECIFIED,
+        )
+    if body[:8] != MESSAGE_PREFIX:
+        return ProtocolViolation(
+            "CURVE: traffic frame is not a MESSAGE", ProtocolError.ZMTP_UNEXPECTED_COMMAND
+        )
+    return ProtocolViolation(
+        f"CURVE: MESSAGE of {size} bytes is shorter than {MESSAGE_MIN_SIZE}",
+        ProtocolError.ZMTP_MALFORMED_COMMAND_MESSAGE,
+    )
 
 
 def _crypto_failure(step: str) -> ProtocolViolation:
@@ -157,7 +174,7 @@ class CurveMechanism(Mechanism):
         self._nonce = 1  # our short-nonce counter
         self._peer_nonce = 0  # highest short nonce seen from the peer
         self._precom = b""  # beforenm(peer short-term public, our short-term secret)
-        self._scratch: list[Any] = [_FAST.new_scratch() if _FAST is not None else None]
+        self._scratch = _FAST.new_scratch() if _FAST is not None else None
         # Short-term keys: ours (generated per connection) and the peer's.
         self._short_secret = b""
         self._short_public = b""
@@ -230,59 +247,64 @@ class CurveMechanism(Mechanism):
         return MESSAGE_PREFIX + short + _box_afternm(plaintext, self._send_prefix + short,
                                                      self._precom)
 
-    def box_frame(self, flags: int, body: bytes) -> Any:
-        fast = _FAST
-        if fast is None or not self.ready:
-            return encode_frame(0, self.encode_frame(flags, body))
-        short = _pack_nonce(self._nonce)
-        self._nonce += 1
-        size = MESSAGE_MIN_SIZE + len(body)
-        head = (
-            SHORT_LAST[size] if size < 256 else _LONG_MESSAGE_HEADER + _pack_nonce(size)
-        ) + MESSAGE_PREFIX + short
-        return fast.seal_frame(
-            head, flags & _FLAG_MASK, body, self._send_prefix + short, self._precom
-        )
+    def box_frames(self, frames: Iterable[tuple[int, bytes]], out: list[Any]) -> None:
+        """Whole wire frames, one MESSAGE per (flags, body), appended to ``out`` (hot path)."""
+        if not self.ready:
+            raise UsageError("CURVE: cannot send traffic before the handshake is done")
+        if _FAST is None:
+            for flags, body in frames:
+                out.append(encode_frame(0, self.encode_frame(flags, body)))
+            return
+        try:
+            self._nonce = _FAST.seal_frames(
+                frames, self._nonce, self._send_prefix, self._precom, out
+            )
+        except BaseException:
+            # Nonces of the frames sealed so far are spent: never send on this key again.
+            self.ready = False
+            raise
 
     def decode_frame(self, body: bytes) -> tuple[int, bytes]:
+        out: list[tuple[int, bytes]] = []
+        self.decode_frames(((0, body),), out)
+        return out[0]
+
+    def decode_frames(
+        self, frames: Iterable[tuple[int, bytes]], out: list[tuple[int, bytes]]
+    ) -> None:
+        """Open each MESSAGE (wire flags, command body) into ``out`` as (flags, body), in order;
+        raises at the first bad one, with the frames before it already in ``out``."""
         if not self.ready:
             raise UsageError("CURVE: cannot read traffic before the handshake is done")
-        size = len(body)
-        if size <= 1 or size <= body[0]:
-            raise ProtocolViolation(
-                "CURVE: traffic frame is not a command",
-                ProtocolError.ZMTP_MALFORMED_COMMAND_UNSPECIFIED,
-            )
-        if body[:8] != MESSAGE_PREFIX:
-            raise ProtocolViolation(
-                "CURVE: traffic frame is not a MESSAGE", ProtocolError.ZMTP_UNEXPECTED_COMMAND
-            )
-        if size < MESSAGE_MIN_SIZE:
-            raise ProtocolViolation(
-                f"CURVE: MESSAGE of {size} bytes is shorter than {MESSAGE_MIN_SIZE}",
-                ProtocolError.ZMTP_MALFORMED_COMMAND_MESSAGE,
-            )
-        short = bytes(body[8:16])
-        nonce = int.from_bytes(short, "big")
-        if nonce <= self._peer_nonce:
-            raise ProtocolViolation(
-                "CURVE: MESSAGE nonce did not increase (replayed or reordered)", REPLAY_CODE
-            )
+        scratch = self._scratch
+        open_message = _FAST.open_message if _FAST is not None else None
+        prefix = self._recv_prefix
+        key = self._precom
+        peer_nonce = self._peer_nonce
+        append = out.append
         try:
-            fast = _FAST
-            if fast is not None:
-                flags, data = fast.open_message(
-                    body, 16, self._recv_prefix + short, self._precom, self._scratch
-                )
-            else:
-                plaintext = _open_afternm(
-                    bytes(body[16:]), self._recv_prefix + short, self._precom
-                )
-                flags, data = plaintext[0], plaintext[1:]
-        except CryptoError:
-            raise _crypto_failure("MESSAGE box does not open") from None
-        self._peer_nonce = nonce
-        return flags & _FLAG_MASK, data
+            for _wire_flags, body in frames:
+                if len(body) < MESSAGE_MIN_SIZE or body[:8] != MESSAGE_PREFIX:
+                    raise _malformed_message(body)
+                short = bytes(body[8:16])
+                nonce = int.from_bytes(short, "big")
+                if nonce <= peer_nonce:
+                    raise ProtocolViolation(
+                        "CURVE: MESSAGE nonce did not increase (replayed or reordered)",
+                        REPLAY_CODE,
+                    )
+                try:
+                    if open_message is not None and scratch is not None:
+                        flags, data = open_message(body, 16, prefix + short, key, scratch)
+                    else:
+                        plaintext = _open_afternm(bytes(body[16:]), prefix + short, key)
+                        flags, data = plaintext[0], plaintext[1:]
+                except CryptoError:
+                    raise _crypto_failure("MESSAGE box does not open") from None
+                peer_nonce = nonce
+                append((flags & _FLAG_MASK, data))
+        finally:
+            self._peer_nonce = peer_nonce
 
     # -- helpers -----------------------------------------------------------------------------
 
