@@ -17,7 +17,7 @@ import os
 import select
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 Message = list[bytes]
 
@@ -118,6 +118,11 @@ class Pipe:
     def __len__(self) -> int:
         return len(self._queue)
 
+    @property
+    def queue(self) -> deque[Message]:
+        """The queue itself, for cheap emptiness checks over many pipes (read-only use)."""
+        return self._queue
+
     def writable(self) -> bool:
         return not self.closed and (self.hwm <= 0 or len(self._queue) < self.hwm)
 
@@ -189,6 +194,23 @@ class Pipe:
         if dropped:
             self.writer_wake()
         return dropped
+
+
+def write_to_all(pipes: Iterable[Pipe], msg: Message) -> int:
+    """``pipe.write(msg)`` for each pipe (the fan-out hot path, inlined); how many took it."""
+    taken = 0
+    for pipe in pipes:
+        if type(pipe) is not Pipe:
+            taken += pipe.write(msg)
+            continue
+        queue = pipe._queue
+        if pipe.closed or 0 < pipe.hwm <= len(queue):
+            continue
+        queue.append(msg)
+        taken += 1
+        if len(queue) == 1:
+            pipe.reader_wake()
+    return taken
 
 
 class ConflatePipe(Pipe):

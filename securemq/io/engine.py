@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from ..constants import Event, ProtocolError
+from ..constants import Event, ProtocolError, SocketType
 from ..pipe import Message, Peer, Pipe
 from ..zmtp import events as ev
 from ..zmtp.connection import ZmtpConnection
@@ -44,6 +44,8 @@ WRITE_BATCH = 4096
 WRITE_BUDGET = 1 << 18
 # A send after this long without one is written directly by the sending thread.
 DIRECT_WRITE_GAP = 0.0002
+
+_FAN_OUT_TYPES = frozenset({int(SocketType.PUB), int(SocketType.XPUB)})
 
 _F = TypeVar("_F", bound=Callable[..., None])
 
@@ -111,6 +113,9 @@ class StreamEngine:
         # Guards the connection and the output buffers: the reactor holds it in every entry
         # point; a sending thread takes it (without waiting) to write directly when idle.
         self._lock = threading.RLock()
+        # Off for fan-out sockets (PUB, XPUB): one send wakes every connection, and writing
+        # to each on the sending thread would cost a system call per connection per message.
+        self.direct_writes = socket_type not in _FAN_OUT_TYPES
         self._last_direct = 0.0
         self._reads = 0
         self._reads_seen = 0
@@ -473,12 +478,18 @@ class StreamEngine:
     # -- writing ----------------------------------------------------------------------------
     def _schedule_flush(self) -> None:
         """The outbound pipe became non-empty (called by the sending thread)."""
+        if self._flush_scheduled:
+            return  # the reactor will take this message with the others
+        if not self.direct_writes:
+            self._flush_scheduled = True
+            self.reactor.call_soon(self._flush_outbound)
+            return
         now = time.monotonic()
         # Idle: nothing sent for a while, or the peer spoke since (request/reply traffic).
         idle = now - self._last_direct > DIRECT_WRITE_GAP or self._reads != self._reads_seen
         self._last_direct = now
         self._reads_seen = self._reads
-        if idle and not self._flush_scheduled and self._lock.acquire(blocking=False):
+        if idle and self._lock.acquire(blocking=False):
             # An idle connection is written to from the sending thread, saving a hand-off to
             # the reactor per message (latency). A busy one is left to the reactor, which
             # writes in batches (throughput).

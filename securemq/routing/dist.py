@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..pipe import Message, Peer
+from ..pipe import Message, Peer, write_to_all
 
 
 def all_writable(peers: Iterable[Peer]) -> bool:
@@ -18,11 +18,7 @@ def distribute(peers: Iterable[Peer], msg: Message) -> int:
 
     The peers share the one frame list: nothing downstream mutates a queued message.
     """
-    taken = 0
-    for peer in peers:
-        if peer.outbound.write(msg):
-            taken += 1
-    return taken
+    return write_to_all([peer.outbound for peer in peers], msg)
 
 
 def force_to_all(peers: Iterable[Peer], msg: Message) -> None:

@@ -23,7 +23,7 @@ from collections import deque
 from typing import ClassVar
 
 from ..constants import Errno, SocketType
-from ..pipe import Message, Peer
+from ..pipe import Message, Peer, Pipe, write_to_all
 from .base import Routing, RoutingOptions, drop_queued, fail
 from .dist import all_writable, distribute, force_to_all
 from .fq import FairQueue
@@ -51,18 +51,27 @@ class XPub(Routing):
         self._peers: list[Peer] = []
         self._subscriptions = MultiTrie()
         self._pending: deque[tuple[Message, Peer]] = deque()
+        self._inbound: list[deque[Message]] = []
+        self._outbound: list[Pipe] = []
 
     # -- peers -------------------------------------------------------------------------------
     def attach(self, peer: Peer) -> None:
         if peer not in self._peers:
             self._peers.append(peer)
+            self._peers_changed()
             self._drain_one(peer)
 
     def detach(self, peer: Peer) -> None:
         if peer in self._peers:
             self._peers.remove(peer)
+            self._peers_changed()
             self._forget(peer)
         drop_queued(peer)
+
+    def _peers_changed(self) -> None:
+        # Cached per peer list for the per-message paths.
+        self._inbound = [peer.inbound.queue for peer in self._peers]
+        self._outbound = [peer.outbound for peer in self._peers]
 
     def hiccup(self, peer: Peer) -> None:
         # The peer will send its subscriptions again over the new connection.
@@ -77,9 +86,10 @@ class XPub(Routing):
 
     # -- subscriptions from peers ------------------------------------------------------------
     def _drain(self) -> None:
-        for peer in self._peers:
-            if peer.inbound.readable():
-                self._drain_one(peer)
+        if any(self._inbound):  # (one C-level check of the inbound queues per send)
+            for peer in self._peers:
+                if peer.inbound.readable():
+                    self._drain_one(peer)
 
     def _drain_one(self, peer: Peer) -> None:
         inbound = peer.inbound
@@ -113,6 +123,10 @@ class XPub(Routing):
 
     # -- data --------------------------------------------------------------------------------
     def _targets(self, topic: bytes) -> list[Peer]:
+        if not self.options.invert_matching:
+            everyone = self._subscriptions.subscribed_to_everything()
+            if everyone is not None and len(everyone) == len(self._peers):
+                return self._peers  # a plain fan-out: no trie walk per message
         matching = self._subscriptions.match(topic)
         if self.options.invert_matching:
             return [peer for peer in self._peers if peer not in matching]
@@ -125,7 +139,8 @@ class XPub(Routing):
         targets = self._targets(msg[0] if msg else b"")
         if self.options.xpub_nodrop and not all_writable(targets):
             return False
-        self.dropped = distribute(targets, msg) < len(targets)
+        pipes = self._outbound if targets is self._peers else [peer.outbound for peer in targets]
+        self.dropped = write_to_all(pipes, msg) < len(pipes)
         return True
 
     def recv(self) -> tuple[Message, Peer] | None:

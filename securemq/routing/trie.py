@@ -250,6 +250,10 @@ class MultiTrie:
     def topics_of(self, peer: Peer) -> set[bytes]:
         return set(self._by_peer.get(peer, ()))
 
+    def subscribed_to_everything(self) -> set[Peer] | None:
+        """The peers subscribed to the empty topic (they get every message), if any."""
+        return self._trie.get(b"")
+
     def match(self, data: bytes) -> set[Peer]:
         """Every peer with a subscription that prefixes ``data``."""
         sets = list(self._trie.prefixes_of(data))
