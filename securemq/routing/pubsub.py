@@ -124,7 +124,7 @@ class XPub(Routing):
     # -- data --------------------------------------------------------------------------------
     def _targets(self, topic: bytes) -> list[Peer]:
         if not self.options.invert_matching:
-            everyone = self._subscriptions.subscribed_to_everything()
+            everyone = self._subscriptions.everyone
             if everyone is not None and len(everyone) == len(self._peers):
                 return self._peers  # a plain fan-out: no trie walk per message
         matching = self._subscriptions.match(topic)
@@ -177,6 +177,8 @@ class XSub(Routing):
         super().__init__(options)
         self._fq = FairQueue()
         self._subscriptions = SubscriptionTrie()
+        # Subscribed to the empty topic: every message matches, no per-message check.
+        self._everything = False
         self._ready: tuple[Message, Peer] | None = None
 
     # -- peers -------------------------------------------------------------------------------
@@ -203,10 +205,12 @@ class XSub(Routing):
     def _add(self, topic: bytes) -> None:
         # Always forwarded: XPUB upstream counts peers, and XPUB_VERBOSE needs every one.
         self._subscriptions.add(topic)
+        self._everything = self._subscriptions.check(b"")
         force_to_all(self._fq.peers, [bytes([SUBSCRIBE]) + topic])
 
     def _remove(self, topic: bytes) -> None:
         if self._subscriptions.remove(topic):
+            self._everything = self._subscriptions.check(b"")
             force_to_all(self._fq.peers, [bytes([CANCEL]) + topic])
 
     # -- data --------------------------------------------------------------------------------
@@ -239,8 +243,10 @@ class XSub(Routing):
             return item
         # The hot path of every subscriber: _prefetch inlined.
         fq_recv = self._fq.recv
-        check = self._subscriptions.check
         invert = self.options.invert_matching
+        if self._everything and not invert:
+            return fq_recv()
+        check = self._subscriptions.check
         while (item := fq_recv()) is not None:
             msg = item[0]
             if check(msg[0] if msg else b"") != invert:

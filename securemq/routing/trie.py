@@ -208,11 +208,13 @@ class Removed(Enum):
 class MultiTrie:
     """PUB/XPUB: for each topic, the set of peers subscribed to it (a peer counts once)."""
 
-    __slots__ = ("_by_peer", "_trie")
+    __slots__ = ("_by_peer", "_trie", "everyone")
 
     def __init__(self) -> None:
         self._trie: RadixTrie[set[Peer]] = RadixTrie()
         self._by_peer: dict[Peer, set[bytes]] = {}
+        # The peers subscribed to the empty topic (they get every message), or None.
+        self.everyone: set[Peer] | None = None
 
     def __len__(self) -> int:
         return len(self._trie)
@@ -224,6 +226,8 @@ class MultiTrie:
         if peers is None:
             peers = set()
             self._trie.put(topic, peers)
+            if not topic:
+                self.everyone = peers
         peers.add(peer)
         self._by_peer.setdefault(peer, set()).add(topic)
         return first
@@ -240,6 +244,8 @@ class MultiTrie:
         if peers:
             return Removed.REMAIN
         self._trie.pop(topic)
+        if not topic:
+            self.everyone = None
         return Removed.LAST
 
     def remove_peer(self, peer: Peer) -> list[tuple[bytes, Removed]]:
@@ -249,10 +255,6 @@ class MultiTrie:
 
     def topics_of(self, peer: Peer) -> set[bytes]:
         return set(self._by_peer.get(peer, ()))
-
-    def subscribed_to_everything(self) -> set[Peer] | None:
-        """The peers subscribed to the empty topic (they get every message), if any."""
-        return self._trie.get(b"")
 
     def match(self, data: bytes) -> set[Peer]:
         """Every peer with a subscription that prefixes ``data``."""

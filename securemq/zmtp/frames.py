@@ -187,10 +187,19 @@ class FrameDecoder:
         append = out.append
         unpack = _unpack_u64
         limit = self.max_frame_size
+        # Short frames can never exceed the limit: their fast path skips that check.
+        short_fast = limit < 0 or limit >= 255
         end_of_data = len(data)
         try:
             while end_of_data - pos >= 2:
                 flags = data[pos]
+                if not flags and short_fast and not msg:
+                    # The common case: a whole single-frame message with a short body.
+                    end = pos + 2 + data[pos + 1]
+                    if end <= end_of_data:
+                        append([data[pos + 2 : end]])
+                        pos = end
+                        continue
                 if flags & LONG:
                     if end_of_data - pos < 9:
                         break

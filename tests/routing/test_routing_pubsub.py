@@ -361,3 +361,52 @@ def test_xpub_nodrop_not_held_by_closed_peer(opts: RoutingOptions, make_peer: Ma
     gone.outbound.closed = True
     assert x.send([b"2"]) is True
     assert [m[0] for m in live.outbound.read_many()] == [b"1", b"2"]
+
+
+def test_pub_everyone_shortcut_follows_subscriptions(
+    opts: RoutingOptions, make_peer: MakePeer
+) -> None:
+    """The 'all peers subscribed to everything' shortcut holds only while it is true."""
+    pub = Pub(opts)
+    a, b = make_peer(), make_peer()
+    for p in (a, b):
+        pub.attach(p)
+    a.inbound.write(sub(b""))
+    b.inbound.write(sub(b""))
+    assert pub.send([b"one"])
+    b.inbound.write(cancel(b""))
+    b.inbound.write(sub(b"t"))
+    assert pub.send([b"two"])
+    assert pub.send([b"three"])
+    a.inbound.write(cancel(b""))
+    assert pub.send([b"four"])
+    c = make_peer()
+    pub.attach(c)
+    c.inbound.write(sub(b""))
+    assert pub.send([b"three again"])
+    assert a.outbound.read_many() == [[b"one"], [b"two"], [b"three"]]
+    assert b.outbound.read_many() == [[b"one"], [b"two"], [b"three"], [b"three again"]]
+    assert c.outbound.read_many() == [[b"three again"]]
+
+
+def test_sub_match_all_shortcut_follows_subscriptions(
+    opts: RoutingOptions, make_peer: MakePeer
+) -> None:
+    s = Sub(opts)
+    peer = make_peer()
+    s.attach(peer)
+    s.subscribe(b"")
+    s.subscribe(b"a")
+    peer.inbound.write([b"a1"])
+    peer.inbound.write([b"b1"])
+    got = [s.recv(), s.recv(), s.recv()]
+    assert [item[0] if item else None for item in got] == [[b"a1"], [b"b1"], None]
+    s.unsubscribe(b"")
+    peer.inbound.write([b"b2"])
+    peer.inbound.write([b"a2"])
+    got = [s.recv(), s.recv()]
+    assert [item[0] if item else None for item in got] == [[b"a2"], None]
+    s.subscribe(b"")
+    peer.inbound.write([b"b3"])
+    item = s.recv()
+    assert item is not None and item[0] == [b"b3"]
