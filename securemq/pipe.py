@@ -102,7 +102,12 @@ class Waker:
 
 
 class Pipe:
-    """A bounded FIFO of whole messages; ``hwm`` 0 means unbounded."""
+    """A bounded FIFO of whole messages; ``hwm`` 0 means unbounded.
+
+    The reader is woken when the pipe goes from empty to non-empty; the writer (who stops at
+    the HWM) when reading brings it down to half the HWM (libzmq's low-water mark), so that a
+    full pipe is refilled in batches rather than one message per wake-up.
+    """
 
     __slots__ = ("_queue", "closed", "hwm", "reader_wake", "writer_wake")
 
@@ -167,7 +172,7 @@ class Pipe:
         if not queue:
             return None
         msg = queue.popleft()
-        if self.hwm > 0 and len(queue) == self.hwm - 1:
+        if len(queue) == self.hwm >> 1 and self.hwm > 0:
             self.writer_wake()
         return msg
 
@@ -179,11 +184,12 @@ class Pipe:
         """Take up to ``limit`` messages at once (the batch path of the I/O thread)."""
         queue = self._queue
         # Only this reader pops, so taking exactly the count seen is safe while the writer
-        # appends. The writer may have found the pipe full at any moment before the last pop.
+        # appends (which can only make the pipe look fuller than it was).
         count = min(limit, len(queue))
         popleft = queue.popleft
         out = [popleft() for _ in range(count)]
-        if out and self.hwm > 0 and len(queue) + count >= self.hwm:
+        hwm = self.hwm
+        if out and hwm > 0 and len(queue) <= hwm >> 1 < len(queue) + count:
             self.writer_wake()
         return out
 

@@ -1,0 +1,101 @@
+"""Pipe wake-ups: the reader on empty -> non-empty, the writer at the low-water mark (HWM / 2)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from securemq.pipe import Pipe, write_to_all
+
+
+def _counting(pipe: Pipe) -> dict[str, int]:
+    counts = {"reader": 0, "writer": 0}
+
+    def reader() -> None:
+        counts["reader"] += 1
+
+    def writer() -> None:
+        counts["writer"] += 1
+
+    pipe.reader_wake, pipe.writer_wake = reader, writer
+    return counts
+
+
+def test_reader_is_woken_only_when_the_pipe_stops_being_empty() -> None:
+    pipe = Pipe(10)
+    counts = _counting(pipe)
+    for index in range(3):
+        assert pipe.write([b"%d" % index])
+    assert counts["reader"] == 1
+    pipe.read_many()
+    assert pipe.write([b"again"])
+    assert counts["reader"] == 2
+
+
+@pytest.mark.parametrize("reads", ["one by one", "in batches of 3"])
+def test_writer_is_woken_once_when_a_full_pipe_drains_to_half(reads: str) -> None:
+    pipe = Pipe(10)
+    counts = _counting(pipe)
+    for index in range(10):
+        assert pipe.write([b"%d" % index])
+    assert not pipe.write([b"over"])  # full
+    taken: list[list[bytes]] = []
+    while pipe.readable():
+        if reads == "one by one":
+            msg = pipe.read()
+            assert msg is not None
+            taken.append(msg)
+        else:
+            taken.extend(pipe.read_many(3))
+        # Woken exactly when the pipe is at or below 5 for the first time.
+        assert counts["writer"] == (1 if len(pipe) <= 5 else 0), f"{len(pipe)} queued"
+    assert counts["writer"] == 1
+    assert taken == [[b"%d" % index] for index in range(10)]
+
+
+def test_unbounded_pipe_never_wakes_the_writer() -> None:
+    pipe = Pipe(0)
+    counts = _counting(pipe)
+    for index in range(100):
+        assert pipe.write([b"%d" % index])
+    assert len(pipe.read_many()) == 100
+    assert counts["writer"] == 0
+
+
+def test_write_to_all_skips_full_and_closed_pipes() -> None:
+    full, closed, roomy = Pipe(1), Pipe(5), Pipe(5)
+    full.write([b"old"])
+    closed.closed = True
+    counts = _counting(roomy)
+    assert write_to_all([full, closed, roomy], [b"new"]) == 1
+    assert full.read_many() == [[b"old"]]
+    assert closed.read_many() == []
+    assert roomy.read_many() == [[b"new"]]
+    assert counts["reader"] == 1
+
+
+def test_reader_and_writer_threads_move_everything_without_loss() -> None:
+    """A writer that waits at the HWM and a reader in batches: every message arrives, in order,
+    and the writer is never left waiting on a pipe that has room."""
+    pipe = Pipe(8)
+    room = threading.Event()
+    pipe.writer_wake = room.set
+    total = 20_000
+    received: list[int] = []
+
+    def write() -> None:
+        for index in range(total):
+            while True:
+                room.clear()
+                if pipe.write([index.to_bytes(4, "big")]):
+                    break
+                assert room.wait(5), f"writer never woken (queued: {len(pipe)})"
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    while len(received) < total:
+        for msg in pipe.read_many(3):
+            received.append(int.from_bytes(msg[0], "big"))
+    writer.join(5)
+    assert received == list(range(total))
