@@ -195,6 +195,8 @@ class Pipe:
 
     def clear(self) -> list[Message]:
         """Drop everything queued (a peer went away); returns what was dropped."""
+        if not self._queue:
+            return []
         dropped = list(self._queue)
         self._queue.clear()
         if dropped:

@@ -55,6 +55,9 @@ T = TypeVar("T")
 
 _ATTACH, _HICCUP, _DETACH = 0, 1, 2
 _WAIT_SLICE = 0.25
+# Plain ints for the hot paths (IntFlag arithmetic builds enum members).
+_DONTWAIT = int(Flag.DONTWAIT)
+_SNDMORE = int(Flag.SNDMORE)
 _SEND_TYPES = (bytes, bytearray, memoryview)
 
 _PERSISTENT_CONNECT_EXCLUDED = frozenset({SocketType.ROUTER})
@@ -303,20 +306,20 @@ class Socket:
 
     # -- waiting ------------------------------------------------------------------------------
     def _wait_for(self, attempt: Callable[[], T | None], flags: int, timeout_ms: int,
-                  what: str, reading: bool = False) -> T:
-        result = attempt()
-        if result is not None:
-            return result
-        if flags & Flag.DONTWAIT or timeout_ms == 0:
+                  what: str, reading: bool = False, tried: bool = False) -> T:
+        """Retry ``attempt`` until it gives a result; ``tried``: the caller just tried once."""
+        if not tried:
+            result = attempt()
+            if result is not None:
+                return result
+        if flags & _DONTWAIT or timeout_ms == 0:
             raise Again(Errno.EAGAIN, "Resource temporarily unavailable")
         deadline = None if timeout_ms < 0 else time.monotonic() + timeout_ms / 1000.0
         waker = self._waker
         context = self.context
+        # Wait, then clear the waker and try again: a wake-up that comes after a failed
+        # attempt leaves the waker set, so the next wait returns at once (none is lost).
         while True:
-            waker.clear()
-            result = attempt()
-            if result is not None:
-                return result
             if context._terminated:
                 raise ContextTerminated(Errno.ETERM, f"{what}: context was terminated")
             if self._closed:
@@ -330,6 +333,10 @@ class Socket:
                 wait = min(remaining, _WAIT_SLICE)
             if not (reading and self._wait_reading_directly(wait)):
                 waker.wait(wait)
+            waker.clear()
+            result = attempt()
+            if result is not None:
+                return result
 
     def _wait_reading_directly(self, wait: float) -> bool:
         """With exactly one connection, wait on it too and read it on this thread (see
@@ -411,7 +418,7 @@ class Socket:
             parts.append(_as_bytes(part, f"send_multipart frame {index}"))
         if not parts:
             raise ValueError("send_multipart: a message needs at least one frame")
-        if flags & Flag.SNDMORE:
+        if flags & _SNDMORE:
             self._send_parts.extend(parts)
             return
         if self._send_parts:
@@ -439,7 +446,7 @@ class Socket:
         self.send_multipart(serialize(msg), flags)
 
     # -- receiving ----------------------------------------------------------------------------
-    def _next_message(self, flags: int) -> tuple[list[bytes], Peer]:
+    def _next_message(self, flags: int, tried: bool = False) -> tuple[list[bytes], Peer]:
         routing_recv = self._routing.recv
         process = self._process_commands
 
@@ -448,7 +455,8 @@ class Socket:
                 process()
             return routing_recv()
 
-        return self._wait_for(attempt, flags, self._opts.rcvtimeo, "recv", reading=True)
+        return self._wait_for(attempt, flags, self._opts.rcvtimeo, "recv", reading=True,
+                              tried=tried)
 
     def recv(self, flags: int = 0, copy: bool = True, track: bool = False) -> Any:
         if self._closed:
@@ -459,7 +467,7 @@ class Socket:
                 self._process_commands()
             got = self._routing.recv()
             if got is None:
-                got = self._next_message(flags)
+                got = self._next_message(flags, tried=True)
             msg, peer = got
             self._recv_peer = peer
             if len(msg) == 1:

@@ -301,14 +301,19 @@ class StreamEngine:
                 data = b""
             self._last_rx = time.monotonic()
             self._ttl_armed_at = None
-            self._adapt_read_size(len(data))
+            if len(data) == self._read_size or self._read_size > READ_SIZE:
+                self._adapt_read_size(len(data))
             events = self.conn.receive_data(data)
-            if data and all(type(event) is ev.MessagesReceived for event in events):
+            if data:
                 for event in events:
-                    self._deliver(event.messages)  # type: ignore[union-attr]
-                if self.conn.wants_write():
-                    self._write_out()
-                return
+                    if type(event) is not ev.MessagesReceived:
+                        break
+                else:
+                    for event in events:
+                        self._deliver(event.messages)  # type: ignore[union-attr]
+                    if self.conn.wants_write():
+                        self._write_out()
+                    return
             self._stash.append((events, not data))
             self.borrowed = False
             self._update_registration()
@@ -330,7 +335,7 @@ class StreamEngine:
     def _wake_socket(self) -> None:
         """The inbound pipe became non-empty: wake the socket's thread (from the reactor, just
         before it blocks again; from a reading caller, that caller is awake anyway)."""
-        if self.reactor.in_reactor():
+        if threading.get_ident() == self.reactor.thread_id:
             self.reactor.defer(self._socket_wake)
 
     # -- handshake --------------------------------------------------------------------------
@@ -513,7 +518,8 @@ class StreamEngine:
             or peer is None
         ):
             return False
-        batch = peer.outbound.read_many(_batch_limit(peer.outbound))
+        outbound = peer.outbound
+        batch = outbound.read_many(1 if len(outbound) == 1 else _batch_limit(outbound))
         if not batch:
             return True
         self.conn.send_messages(batch)

@@ -58,6 +58,7 @@ class Reactor:
         self._epoll.register(self._wake_fd, select.EPOLLIN)
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
+        self.thread_id = self._thread.ident
 
     # -- any thread -------------------------------------------------------------------------
     def call_soon(self, callback: Callback) -> None:
@@ -70,7 +71,7 @@ class Reactor:
                 pass
 
     def in_reactor(self) -> bool:
-        return threading.current_thread() is self._thread
+        return threading.get_ident() == self.thread_id
 
     def run_sync(self, fn: Callable[[], Any], timeout: float | None = None) -> Any:
         """Run ``fn`` on the reactor thread and return its result (or raise its exception)."""

@@ -86,22 +86,21 @@ class Req(Dealer):
                 raise fail(Errno.EFSM, self.name, "cannot send twice without receiving a reply")
             # REQ_RELAXED: the outstanding request is abandoned; its reply will be dropped.
             self._abandon()
-        if not self._lb.has_out():
-            return False
         # Replies that arrived while no request was outstanding are stale: drop them now,
         # before the request can be answered.
         for each in self._fq.peers:
             each.inbound.clear()
         if self.options.req_correlate:
-            self._request_id = (self._request_id + 1) & 0xFFFFFFFF
-            self._id_frame = self._request_id.to_bytes(4, sys.byteorder)  # host order, as libzmq
-            envelope = [self._id_frame, b""]
+            request_id = (self._request_id + 1) & 0xFFFFFFFF
+            id_frame = request_id.to_bytes(4, sys.byteorder)  # host order, as libzmq
+            envelope = [id_frame, b""]
         else:
-            self._id_frame = b""
+            request_id, id_frame = self._request_id, b""
             envelope = [b""]
         peer = self._lb.send(envelope + msg)
-        if peer is None:  # cannot happen on the owning thread after has_out(); stay safe
+        if peer is None:  # every peer is full (or none yet): nothing changed, try again later
             return False
+        self._request_id, self._id_frame = request_id, id_frame
         self._awaiting = True
         self._reply_peer = peer
         return True

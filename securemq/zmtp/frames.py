@@ -173,7 +173,10 @@ class FrameDecoder:
         """
         if type(data) is not bytes:
             data = bytes(data)
-        data, pos, first = self._resume(data)
+        if self._parts is not None or self._head:
+            data, pos, first = self._resume(data)
+        else:
+            pos, first = 0, None
         msg = self._msg
         if first is not None:
             flags, body = first
