@@ -282,10 +282,12 @@ class _Relay:
                     if not data:
                         self._stop.set()
                         break
+                    # Counted before forwarding: a receiver must never see bytes the count
+                    # does not include yet.
+                    self.sent[way] += len(data)
                     dst.setblocking(True)
                     dst.sendall(data)
                     dst.setblocking(False)
-                    self.sent[way] += len(data)
         client.close()
         server.close()
 
