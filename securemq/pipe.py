@@ -205,20 +205,20 @@ class Pipe:
 
 
 def write_to_all(pipes: Iterable[Pipe], msg: Message) -> int:
-    """``pipe.write(msg)`` for each pipe (the fan-out hot path, inlined); how many took it."""
-    taken = 0
+    """``pipe.write(msg)`` for each pipe (the fan-out hot path, inlined); how many did not
+    take it (full or closed)."""
+    missed = 0
     for pipe in pipes:
-        if type(pipe) is not Pipe:
-            taken += pipe.write(msg)
-            continue
         queue = pipe._queue
-        if pipe.closed or 0 < pipe.hwm <= len(queue):
-            continue
-        queue.append(msg)
-        taken += 1
-        if len(queue) == 1:
-            pipe.reader_wake()
-    return taken
+        if type(pipe) is not Pipe:
+            missed += not pipe.write(msg)
+        elif pipe.closed or 0 < pipe.hwm <= len(queue):
+            missed += 1
+        else:
+            queue.append(msg)
+            if len(queue) == 1:
+                pipe.reader_wake()
+    return missed
 
 
 class ConflatePipe(Pipe):

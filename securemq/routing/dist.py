@@ -18,7 +18,8 @@ def distribute(peers: Iterable[Peer], msg: Message) -> int:
 
     The peers share the one frame list: nothing downstream mutates a queued message.
     """
-    return write_to_all([peer.outbound for peer in peers], msg)
+    pipes = [peer.outbound for peer in peers]
+    return len(pipes) - write_to_all(pipes, msg)
 
 
 def force_to_all(peers: Iterable[Peer], msg: Message) -> None:

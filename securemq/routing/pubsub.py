@@ -31,6 +31,8 @@ from .trie import MultiTrie, Removed, SubscriptionTrie
 
 SUBSCRIBE = 1
 CANCEL = 0
+# Most messages a subscriber takes from its sole peer's pipe at once.
+_RECV_BATCH = 256
 
 
 def _subscription(frame: bytes) -> int | None:
@@ -86,10 +88,9 @@ class XPub(Routing):
 
     # -- subscriptions from peers ------------------------------------------------------------
     def _drain(self) -> None:
-        if any(self._inbound):  # (one C-level check of the inbound queues per send)
-            for peer in self._peers:
-                if peer.inbound.readable():
-                    self._drain_one(peer)
+        for peer in self._peers:
+            if peer.inbound.readable():
+                self._drain_one(peer)
 
     def _drain_one(self, peer: Peer) -> None:
         inbound = peer.inbound
@@ -135,12 +136,22 @@ class XPub(Routing):
         return [peer for peer in self._peers if peer in matching]
 
     def send(self, msg: Message) -> bool:
-        self._drain()
+        if any(self._inbound):  # (one C-level check of the inbound queues per send)
+            self._drain()
+        options = self.options
+        everyone = self._subscriptions.everyone
+        if (
+            everyone is not None and len(everyone) == len(self._peers)
+            and not options.invert_matching and not options.xpub_nodrop
+        ):
+            # The plain fan-out (every peer takes everything): the hot path of PUB.
+            self.dropped = write_to_all(self._outbound, msg) > 0
+            return True
         targets = self._targets(msg[0] if msg else b"")
         if self.options.xpub_nodrop and not all_writable(targets):
             return False
         pipes = self._outbound if targets is self._peers else [peer.outbound for peer in targets]
-        self.dropped = write_to_all(pipes, msg) < len(pipes)
+        self.dropped = write_to_all(pipes, msg) > 0
         return True
 
     def recv(self) -> tuple[Message, Peer] | None:
@@ -180,6 +191,8 @@ class XSub(Routing):
         # Subscribed to the empty topic: every message matches, no per-message check.
         self._everything = False
         self._ready: tuple[Message, Peer] | None = None
+        # Messages taken from a sole peer's pipe in one go, in order (see recv).
+        self._batch: deque[tuple[Message, Peer]] = deque()
 
     # -- peers -------------------------------------------------------------------------------
     def attach(self, peer: Peer) -> None:
@@ -191,6 +204,8 @@ class XSub(Routing):
         self._fq.detach(peer)
         if self._ready is not None and self._ready[1] is peer:
             self._ready = None
+        if self._batch and self._batch[0][1] is peer:
+            self._batch.clear()  # taken from this peer only
         drop_queued(peer)
 
     def hiccup(self, peer: Peer) -> None:
@@ -211,6 +226,11 @@ class XSub(Routing):
     def _remove(self, topic: bytes) -> None:
         if self._subscriptions.remove(topic):
             self._everything = self._subscriptions.check(b"")
+            if self._batch:
+                # Taken while everything matched: check them again, as the pipe would.
+                kept = [item for item in self._batch if self._matches(item[0])]
+                self._batch.clear()
+                self._batch.extend(kept)
             force_to_all(self._fq.peers, [bytes([CANCEL]) + topic])
 
     # -- data --------------------------------------------------------------------------------
@@ -230,6 +250,9 @@ class XSub(Routing):
 
     def _prefetch(self) -> tuple[Message, Peer] | None:
         if self._ready is None:
+            if self._batch:
+                self._ready = self._batch.popleft()
+                return self._ready
             while (item := self._fq.recv()) is not None:
                 if self._matches(item[0]):
                     self._ready = item
@@ -241,11 +264,26 @@ class XSub(Routing):
         if item is not None:
             self._ready = None
             return item
+        batch = self._batch
+        if batch:
+            return batch.popleft()
         # The hot path of every subscriber: _prefetch inlined.
-        fq_recv = self._fq.recv
         invert = self.options.invert_matching
         if self._everything and not invert:
-            return fq_recv()
+            peers = self._fq.peers
+            if len(peers) != 1:
+                return self._fq.recv()
+            # A sole peer, every message wanted: take a batch from its pipe at once, which
+            # saves the per-message pipe and fair-queue calls (its HWM counts the batch taken).
+            peer = peers[0]
+            msgs = peer.inbound.read_many(_RECV_BATCH)
+            if not msgs:
+                return None
+            if len(msgs) > 1:
+                batch.extend([(msg, peer) for msg in msgs])
+                return batch.popleft()
+            return msgs[0], peer
+        fq_recv = self._fq.recv
         check = self._subscriptions.check
         while (item := fq_recv()) is not None:
             msg = item[0]

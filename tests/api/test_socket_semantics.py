@@ -238,6 +238,12 @@ def test_conflate_on_the_receiver(impl: Impl, raw_peer: RawPeer, receiver_type: 
     raw_peer.send_in_one_write(TEN)
     assert receiver.poll(TIMEOUT_MS)
     got = [m[0] for m in drain(receiver)]
+    if conflate and module is pyzmq:
+        # libzmq's I/O thread hands decoded messages over one by one while the application
+        # reads, so it can let an older one through (seen: [b"3", b"9"]) or signal the last
+        # one late (seen: [b"8"]). securemq conflates what one read brings, exactly.
+        assert got and len(got) < len(TEN) and got == sorted(got, key=TEN.index), got
+        return
     assert got == ([b"9"] if conflate else TEN)
 
 

@@ -410,3 +410,48 @@ def test_sub_match_all_shortcut_follows_subscriptions(
     peer.inbound.write([b"b3"])
     item = s.recv()
     assert item is not None and item[0] == [b"b3"]
+
+
+def test_sub_batch_from_a_sole_peer_keeps_order_and_hwm_wakeups(
+    opts: RoutingOptions, make_peer: MakePeer
+) -> None:
+    s = Sub(opts)
+    peer = make_peer()
+    s.attach(peer)
+    s.subscribe(b"")
+    woken: list[int] = []
+    peer.inbound.hwm = 10
+    peer.inbound.writer_wake = lambda: woken.append(len(peer.inbound))
+    for index in range(10):
+        assert peer.inbound.write([b"%d" % index])
+    got = [s.recv() for _ in range(4)]
+    assert [item[0] for item in got if item] == [[b"0"], [b"1"], [b"2"], [b"3"]]
+    assert woken, "taking a batch from a full pipe must wake its writer"
+    peer.inbound.write([b"10"])
+    rest = []
+    while (item := s.recv()) is not None:
+        rest.append(item[0][0])
+    assert rest == [b"%d" % index for index in range(4, 11)]
+
+
+def test_sub_batch_is_dropped_on_detach_and_refiltered_on_unsubscribe(
+    opts: RoutingOptions, make_peer: MakePeer
+) -> None:
+    s = Sub(opts)
+    a = make_peer()
+    s.attach(a)
+    s.subscribe(b"")
+    s.subscribe(b"keep")
+    for body in (b"keep1", b"drop1", b"keep2", b"drop2"):
+        a.inbound.write([body])
+    first = s.recv()
+    assert first is not None and first[0] == [b"keep1"]  # the rest is batched now
+    s.unsubscribe(b"")
+    assert s.can_recv()
+    assert [s.recv(), s.recv()] == [([b"keep2"], a), None]
+    s.subscribe(b"")
+    for body in (b"x", b"y", b"z"):
+        a.inbound.write([body])
+    assert s.recv() == ([b"x"], a)
+    s.detach(a)
+    assert s.recv() is None
