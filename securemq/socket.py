@@ -290,7 +290,7 @@ class Socket:
                 self._closing_peers.add(peer)
         if self._closing_peers:
             for peer in list(self._closing_peers):
-                if not peer.inbound.readable():
+                if not peer.inbound.readable() and not self._routing.holds(peer):
                     self._closing_peers.discard(peer)
                     self._peers.discard(peer)
                     self._routing.detach(peer)

@@ -68,6 +68,11 @@ class Routing(ABC):
     def hiccup(self, peer: Peer) -> None:  # noqa: B027 - most types have nothing to do
         """The peer reconnected over a new connection (same pipes)."""
 
+    def holds(self, peer: Peer) -> bool:
+        """True while messages already taken from ``peer``'s inbound pipe wait here to be
+        received (the socket detaches a departed peer only once this is False)."""
+        return False
+
     @abstractmethod
     def send(self, msg: Message) -> bool:
         """True: done (delivered or dropped per the type's HWM action); False: not now."""

@@ -50,7 +50,7 @@ class Pull(Routing):
     def __init__(self, options: RoutingOptions) -> None:
         super().__init__(options)
         self._fq = FairQueue()
-        self.recv = self._fq.recv  # type: ignore[method-assign]  # the hot path, unwrapped
+        self.recv = self._fq.recv_batched  # type: ignore[method-assign]  # the hot path
 
     def attach(self, peer: Peer) -> None:
         if peer not in self._fq.peers:
@@ -64,7 +64,10 @@ class Pull(Routing):
         raise fail(Errno.ENOTSUP, self.name, "send is not supported")
 
     def recv(self) -> tuple[Message, Peer] | None:
-        return self._fq.recv()
+        return self._fq.recv_batched()
+
+    def holds(self, peer: Peer) -> bool:
+        return self._fq.holds(peer)
 
     def can_send(self) -> bool:
         return False

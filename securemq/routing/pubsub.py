@@ -31,8 +31,6 @@ from .trie import MultiTrie, Removed, SubscriptionTrie
 
 SUBSCRIBE = 1
 CANCEL = 0
-# Most messages a subscriber takes from its sole peer's pipe at once.
-_RECV_BATCH = 256
 
 
 def _subscription(frame: bytes) -> int | None:
@@ -191,8 +189,6 @@ class XSub(Routing):
         # Subscribed to the empty topic: every message matches, no per-message check.
         self._everything = False
         self._ready: tuple[Message, Peer] | None = None
-        # Messages taken from a sole peer's pipe in one go, in order (see recv).
-        self._batch: deque[tuple[Message, Peer]] = deque()
 
     # -- peers -------------------------------------------------------------------------------
     def attach(self, peer: Peer) -> None:
@@ -204,8 +200,6 @@ class XSub(Routing):
         self._fq.detach(peer)
         if self._ready is not None and self._ready[1] is peer:
             self._ready = None
-        if self._batch and self._batch[0][1] is peer:
-            self._batch.clear()  # taken from this peer only
         drop_queued(peer)
 
     def hiccup(self, peer: Peer) -> None:
@@ -226,11 +220,6 @@ class XSub(Routing):
     def _remove(self, topic: bytes) -> None:
         if self._subscriptions.remove(topic):
             self._everything = self._subscriptions.check(b"")
-            if self._batch:
-                # Taken while everything matched: check them again, as the pipe would.
-                kept = [item for item in self._batch if self._matches(item[0])]
-                self._batch.clear()
-                self._batch.extend(kept)
             force_to_all(self._fq.peers, [bytes([CANCEL]) + topic])
 
     # -- data --------------------------------------------------------------------------------
@@ -250,9 +239,6 @@ class XSub(Routing):
 
     def _prefetch(self) -> tuple[Message, Peer] | None:
         if self._ready is None:
-            if self._batch:
-                self._ready = self._batch.popleft()
-                return self._ready
             while (item := self._fq.recv()) is not None:
                 if self._matches(item[0]):
                     self._ready = item
@@ -264,25 +250,11 @@ class XSub(Routing):
         if item is not None:
             self._ready = None
             return item
-        batch = self._batch
-        if batch:
-            return batch.popleft()
-        # The hot path of every subscriber: _prefetch inlined.
+        # The hot path of every subscriber: _prefetch inlined. Messages batched while every
+        # topic matched are checked again here if that has changed since.
         invert = self.options.invert_matching
         if self._everything and not invert:
-            peers = self._fq.peers
-            if len(peers) != 1:
-                return self._fq.recv()
-            # A sole peer, every message wanted: take a batch from its pipe at once, which
-            # saves the per-message pipe and fair-queue calls (its HWM counts the batch taken).
-            peer = peers[0]
-            msgs = peer.inbound.read_many(_RECV_BATCH)
-            if not msgs:
-                return None
-            if len(msgs) > 1:
-                batch.extend([(msg, peer) for msg in msgs])
-                return batch.popleft()
-            return msgs[0], peer
+            return self._fq.recv_batched()
         fq_recv = self._fq.recv
         check = self._subscriptions.check
         while (item := fq_recv()) is not None:
@@ -290,6 +262,9 @@ class XSub(Routing):
             if check(msg[0] if msg else b"") != invert:
                 return item
         return None
+
+    def holds(self, peer: Peer) -> bool:
+        return self._fq.holds(peer) or (self._ready is not None and self._ready[1] is peer)
 
     def can_send(self) -> bool:
         return True

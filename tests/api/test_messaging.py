@@ -8,6 +8,7 @@ import time
 import pytest
 
 import securemq as zmq
+from securemq.utils.monitor import recv_monitor_message
 from tests.api.conftest import MakeSocket, bind_any
 
 
@@ -323,3 +324,39 @@ def test_many_messages_keep_order(make: MakeSocket, transport: str) -> None:
     for i in range(2000):
         push.send(b"%d" % i)
     assert [int(pull.recv()) for _ in range(2000)] == list(range(2000))
+
+
+@pytest.mark.parametrize("kinds", [(zmq.PUSH, zmq.PULL), (zmq.PUB, zmq.SUB)],
+                         ids=["push-pull", "pub-sub"])
+def test_everything_sent_before_the_peer_left_is_received(
+    make: MakeSocket, kinds: tuple[int, int]
+) -> None:
+    """Messages already received from a peer that then disconnects are all delivered, also
+    those a receiver has taken from the pipe in a batch (the peer is detached only after)."""
+    sender_type, receiver_type = kinds
+    receiver = make(receiver_type, rcvhwm=0)
+    if receiver_type == zmq.SUB:
+        receiver.subscribe(b"")
+    events = receiver.get_monitor_socket(zmq.EVENT_DISCONNECTED)
+    events.rcvtimeo = 5000
+    endpoint = bind_any(receiver, "tcp")
+    sender = make(sender_type, sndhwm=0)
+    sender.connect(endpoint)
+    if sender_type == zmq.PUB:
+        deadline = time.monotonic() + 5
+        while not receiver.poll(10):
+            sender.send(b"warm-up")
+            assert time.monotonic() < deadline, "subscription never reached the publisher"
+        while receiver.poll(50):
+            receiver.recv()
+    total = 1000
+    for index in range(total):
+        sender.send(b"%d" % index)
+    first = receiver.recv()  # the first batch is taken while the sender is still there
+    sender.close(linger=5000)
+    assert recv_monitor_message(events)["event"] == zmq.EVENT_DISCONNECTED
+    got = [first] + [receiver.recv() for _ in range(total - 1)]
+    assert got == [b"%d" % index for index in range(total)]
+    with pytest.raises(zmq.Again):
+        receiver.recv(zmq.NOBLOCK)
+    events.close()
