@@ -142,6 +142,8 @@ class Socket:
             except (ZMQError, TypeError):
                 pass
         self._routing = routing.create(int(stype), self._opts)
+        # PULL/SUB: messages the routing took in a batch, popped here without a routing call.
+        self._ready_batch = self._routing.ready_batch()
         self._waker = Waker()
         self._commands: deque[tuple[int, Peer]] = deque()
         self._peers: set[Peer] = set()
@@ -465,10 +467,14 @@ class Socket:
         if not parts:
             if self._commands or self._closing_peers:
                 self._process_commands()
-            got = self._routing.recv()
-            if got is None:
-                got = self._next_message(flags, tried=True)
-            msg, peer = got
+            batch = self._ready_batch
+            if batch:
+                msg, peer = batch.popleft()
+            else:
+                got = self._routing.recv()
+                if got is None:
+                    got = self._next_message(flags, tried=True)
+                msg, peer = got
             self._recv_peer = peer
             if len(msg) == 1:
                 if copy:

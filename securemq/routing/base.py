@@ -12,6 +12,7 @@ thread that owns the socket; the only shared objects are the peers' pipes.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections import deque
 from typing import ClassVar, Protocol
 
 from ..constants import Errno
@@ -67,6 +68,11 @@ class Routing(ABC):
 
     def hiccup(self, peer: Peer) -> None:  # noqa: B027 - most types have nothing to do
         """The peer reconnected over a new connection (same pipes)."""
+
+    def ready_batch(self) -> deque[tuple[Message, Peer]] | None:
+        """A queue of messages ready to be received as they are, in order, that the socket may
+        pop from directly (the hot path of receive-only types); None for the other types."""
+        return None
 
     def holds(self, peer: Peer) -> bool:
         """True while messages already taken from ``peer``'s inbound pipe wait here to be

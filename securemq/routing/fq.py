@@ -38,6 +38,11 @@ class FairQueue:
     def has_in(self) -> bool:
         return bool(self._batch) or any(peer.inbound.readable() for peer in self.peers)
 
+    @property
+    def batch(self) -> deque[tuple[Message, Peer]]:
+        """What recv_batched took and has not handed out yet (its owner may pop from it)."""
+        return self._batch
+
     def holds(self, peer: Peer) -> bool:
         """True while messages taken from ``peer``'s pipe wait here (it is not drained yet)."""
         return bool(self._batch) and self._batch[0][1] is peer

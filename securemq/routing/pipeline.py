@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from typing import ClassVar
 
 from ..constants import Errno, SocketType
@@ -68,6 +69,9 @@ class Pull(Routing):
 
     def holds(self, peer: Peer) -> bool:
         return self._fq.holds(peer)
+
+    def ready_batch(self) -> deque[tuple[Message, Peer]]:
+        return self._fq.batch
 
     def can_send(self) -> bool:
         return False

@@ -220,6 +220,13 @@ class XSub(Routing):
     def _remove(self, topic: bytes) -> None:
         if self._subscriptions.remove(topic):
             self._everything = self._subscriptions.check(b"")
+            batch = self._fq.batch
+            if batch:
+                # Taken while every topic matched: keep only what still matches, so that
+                # the batch stays deliverable as it is (the socket pops from it directly).
+                kept = [item for item in batch if self._matches(item[0])]
+                batch.clear()
+                batch.extend(kept)
             force_to_all(self._fq.peers, [bytes([CANCEL]) + topic])
 
     # -- data --------------------------------------------------------------------------------
@@ -238,6 +245,9 @@ class XSub(Routing):
         return found != self.options.invert_matching
 
     def _prefetch(self) -> tuple[Message, Peer] | None:
+        batch = self._fq.batch
+        if batch:
+            return batch[0]  # left in place: _ready and a batch never coexist
         if self._ready is None:
             while (item := self._fq.recv()) is not None:
                 if self._matches(item[0]):
@@ -250,8 +260,7 @@ class XSub(Routing):
         if item is not None:
             self._ready = None
             return item
-        # The hot path of every subscriber: _prefetch inlined. Messages batched while every
-        # topic matched are checked again here if that has changed since.
+        # The hot path of every subscriber: _prefetch inlined.
         invert = self.options.invert_matching
         if self._everything and not invert:
             return self._fq.recv_batched()
@@ -265,6 +274,9 @@ class XSub(Routing):
 
     def holds(self, peer: Peer) -> bool:
         return self._fq.holds(peer) or (self._ready is not None and self._ready[1] is peer)
+
+    def ready_batch(self) -> deque[tuple[Message, Peer]]:
+        return self._fq.batch
 
     def can_send(self) -> bool:
         return True

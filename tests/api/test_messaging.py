@@ -360,3 +360,31 @@ def test_everything_sent_before_the_peer_left_is_received(
     with pytest.raises(zmq.Again):
         receiver.recv(zmq.NOBLOCK)
     events.close()
+
+
+def test_sub_batch_keeps_order_across_poll_and_unsubscribe(make: MakeSocket) -> None:
+    """A SUB that took messages in a batch: poll() and EVENTS see them, order is kept, and
+    after unsubscribing from everything only still-matching ones are received."""
+    sub = make(zmq.SUB, rcvhwm=0)
+    sub.subscribe(b"")
+    sub.subscribe(b"a")
+    pub = make(zmq.PUB, sndhwm=0)
+    pub.connect(bind_any(sub, "tcp"))
+    deadline = time.monotonic() + 5
+    while not sub.poll(10):
+        pub.send(b"warm-up")
+        assert time.monotonic() < deadline, "subscription never reached the publisher"
+    while sub.poll(50):
+        sub.recv()
+    sent = [b"%s%d" % (b"ab"[index % 2 : index % 2 + 1], index) for index in range(200)]
+    for body in sent:
+        pub.send(body)
+    assert sub.recv() == sent[0]
+    assert sub.poll(1000) == zmq.POLLIN
+    assert sub.get(zmq.EVENTS) & zmq.POLLIN
+    assert sub.recv() == sent[1]
+    sub.unsubscribe(b"")
+    rest = []
+    while sub.poll(200):
+        rest.append(sub.recv())
+    assert rest == [body for body in sent[2:] if body.startswith(b"a")]
