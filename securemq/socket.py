@@ -225,6 +225,7 @@ class Socket:
         if code in SOCKET_HANDLED:
             raise ZMQError(Errno.EINVAL, f"setsockopt({option_name(code)}): option is read-only")
         self._opts.set(code, value)
+        self._routing.options_changed()
 
     def getsockopt(self, option: int) -> Any:
         self._check_open(f"getsockopt({option_name(option)})")

@@ -69,6 +69,9 @@ class Routing(ABC):
     def hiccup(self, peer: Peer) -> None:  # noqa: B027 - most types have nothing to do
         """The peer reconnected over a new connection (same pipes)."""
 
+    def options_changed(self) -> None:  # noqa: B027 - most types read options at use time
+        """An option was set (strategies that cache a decision revisit it here)."""
+
     def ready_batch(self) -> deque[tuple[Message, Peer]] | None:
         """A queue of messages ready to be received as they are, in order, that the socket may
         pop from directly (the hot path of receive-only types); None for the other types."""

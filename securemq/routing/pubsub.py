@@ -122,10 +122,6 @@ class XPub(Routing):
 
     # -- data --------------------------------------------------------------------------------
     def _targets(self, topic: bytes) -> list[Peer]:
-        if not self.options.invert_matching:
-            everyone = self._subscriptions.everyone
-            if everyone is not None and len(everyone) == len(self._peers):
-                return self._peers  # a plain fan-out: no trie walk per message
         matching = self._subscriptions.match(topic)
         if self.options.invert_matching:
             return [peer for peer in self._peers if peer not in matching]
@@ -220,14 +216,20 @@ class XSub(Routing):
     def _remove(self, topic: bytes) -> None:
         if self._subscriptions.remove(topic):
             self._everything = self._subscriptions.check(b"")
-            batch = self._fq.batch
-            if batch:
-                # Taken while every topic matched: keep only what still matches, so that
-                # the batch stays deliverable as it is (the socket pops from it directly).
-                kept = [item for item in batch if self._matches(item[0])]
-                batch.clear()
-                batch.extend(kept)
+            self._refilter_batch()
             force_to_all(self._fq.peers, [bytes([CANCEL]) + topic])
+
+    def options_changed(self) -> None:
+        self._refilter_batch()  # INVERT_MATCHING may have changed
+
+    def _refilter_batch(self) -> None:
+        """Keep only what still matches of the batch taken while every topic matched, so that
+        it stays deliverable as it is (the socket pops from it directly)."""
+        batch = self._fq.batch
+        if batch:
+            kept = [item for item in batch if self._matches(item[0])]
+            batch.clear()
+            batch.extend(kept)
 
     # -- data --------------------------------------------------------------------------------
     def send(self, msg: Message) -> bool:

@@ -455,3 +455,19 @@ def test_sub_batch_is_dropped_on_detach_and_refiltered_on_unsubscribe(
     assert s.recv() == ([b"x"], a)
     s.detach(a)
     assert s.recv() is None
+
+
+def test_sub_batch_follows_invert_matching_set_later(
+    opts: RoutingOptions, make_peer: MakePeer
+) -> None:
+    s = Sub(opts)
+    peer = make_peer()
+    s.attach(peer)
+    s.subscribe(b"")
+    for body in (b"1", b"2", b"3"):
+        peer.inbound.write([body])
+    assert s.recv() == ([b"1"], peer)  # the rest is batched now
+    opts.invert_matching = True
+    s.options_changed()
+    assert not s.ready_batch()  # what the socket would pop directly
+    assert s.recv() is None  # with INVERT_MATCHING, the empty topic matches nothing
