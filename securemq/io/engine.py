@@ -335,7 +335,7 @@ class StreamEngine:
     def _wake_socket(self) -> None:
         """The inbound pipe became non-empty: wake the socket's thread (from the reactor, just
         before it blocks again; from a reading caller, that caller is awake anyway)."""
-        if threading.get_ident() == self.reactor.thread_id:
+        if self.reactor.in_reactor():
             self.reactor.defer(self._socket_wake)
 
     # -- handshake --------------------------------------------------------------------------

@@ -273,10 +273,7 @@ def test_sub_send_is_refused(opts: RoutingOptions) -> None:
 
 
 def test_sub_detach_drops_prefetched(opts: RoutingOptions, make_peer: MakePeer) -> None:
-    s = Sub(opts)
-    a = make_peer()
-    s.attach(a)
-    s.subscribe(b"")
+    s, a = _sub_taking_everything(opts, make_peer)
     a.inbound.write([b"m"])
     assert s.can_recv()
     s.detach(a)
@@ -389,13 +386,19 @@ def test_pub_everyone_shortcut_follows_subscriptions(
     assert c.outbound.read_many() == [[b"three again"]]
 
 
-def test_sub_match_all_shortcut_follows_subscriptions(
-    opts: RoutingOptions, make_peer: MakePeer
-) -> None:
+def _sub_taking_everything(opts: RoutingOptions, make_peer: MakePeer) -> tuple[Sub, Peer]:
+    """A SUB with one peer, subscribed to the empty topic."""
     s = Sub(opts)
     peer = make_peer()
     s.attach(peer)
     s.subscribe(b"")
+    return s, peer
+
+
+def test_sub_match_all_shortcut_follows_subscriptions(
+    opts: RoutingOptions, make_peer: MakePeer
+) -> None:
+    s, peer = _sub_taking_everything(opts, make_peer)
     s.subscribe(b"a")
     peer.inbound.write([b"a1"])
     peer.inbound.write([b"b1"])
@@ -415,10 +418,7 @@ def test_sub_match_all_shortcut_follows_subscriptions(
 def test_sub_batch_from_a_sole_peer_keeps_order_and_hwm_wakeups(
     opts: RoutingOptions, make_peer: MakePeer
 ) -> None:
-    s = Sub(opts)
-    peer = make_peer()
-    s.attach(peer)
-    s.subscribe(b"")
+    s, peer = _sub_taking_everything(opts, make_peer)
     woken: list[int] = []
     peer.inbound.hwm = 10
     peer.inbound.writer_wake = lambda: woken.append(len(peer.inbound))
@@ -437,10 +437,7 @@ def test_sub_batch_from_a_sole_peer_keeps_order_and_hwm_wakeups(
 def test_sub_batch_is_dropped_on_detach_and_refiltered_on_unsubscribe(
     opts: RoutingOptions, make_peer: MakePeer
 ) -> None:
-    s = Sub(opts)
-    a = make_peer()
-    s.attach(a)
-    s.subscribe(b"")
+    s, a = _sub_taking_everything(opts, make_peer)
     s.subscribe(b"keep")
     for body in (b"keep1", b"drop1", b"keep2", b"drop2"):
         a.inbound.write([body])
@@ -460,10 +457,7 @@ def test_sub_batch_is_dropped_on_detach_and_refiltered_on_unsubscribe(
 def test_sub_batch_follows_invert_matching_set_later(
     opts: RoutingOptions, make_peer: MakePeer
 ) -> None:
-    s = Sub(opts)
-    peer = make_peer()
-    s.attach(peer)
-    s.subscribe(b"")
+    s, peer = _sub_taking_everything(opts, make_peer)
     for body in (b"1", b"2", b"3"):
         peer.inbound.write([body])
     assert s.recv() == ([b"1"], peer)  # the rest is batched now
