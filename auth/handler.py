@@ -22,12 +22,14 @@ import logging
 import struct
 import threading
 import time
+import traceback
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from securemq import z85
 from securemq.constants import POLLIN
+from securemq.safetext import printable, quoted
 
 from .policies import (
     ZAP_VERSION,
@@ -128,7 +130,7 @@ class ZapHandler:
         try:
             request = ZapRequest.from_frames(frames, self.encoding)
         except MalformedZapRequest as exc:
-            self.log.warning("ZAP handler: malformed request: %s", exc)
+            self.log.warning("ZAP handler: malformed request: %s", printable(str(exc)))
             if exc.request_id is None:
                 return None
             return reply_frames(exc.request_id, Decision.deny("parser", "Malformed request"))
@@ -139,12 +141,17 @@ class ZapHandler:
 
     def _finish(self, request: ZapRequest, outcome: object) -> list[bytes]:
         if isinstance(outcome, BaseException):
+            # The exception text may quote peer input: escaped, and the traceback on one line.
             self.log.error(
-                "ZAP handler: policy raised %s while deciding a %s request from %s",
+                "ZAP handler: policy raised %s (%s) while deciding a %s request from %s",
                 type(outcome).__name__,
-                request.mechanism,
-                request.address,
-                exc_info=outcome,
+                printable(str(outcome)),
+                printable(request.mechanism),
+                printable(request.address),
+            )
+            self.log.debug(
+                "ZAP handler: policy traceback: %s",
+                printable("".join(traceback.format_exception(outcome)), limit=8000),
             )
             decision = Decision(500, "Internal error", policy=_policy_name(self.policy))
         elif isinstance(outcome, Decision):
@@ -185,17 +192,21 @@ class ZapHandler:
             policy=decision.policy,
             user_id=(decision.user_id or "") if decision.allowed else "",
         )
+        # Every field but the status is quoted and escaped: peers choose domains, user names
+        # and (through the policy) reasons; the raw values stay in the structured record.
         self.log.log(
             logging.INFO if decision.allowed else logging.WARNING,
-            "ZAP %s: status=%d reason=%r domain=%r mechanism=%s address=%s principal=%s policy=%s",
+            "ZAP %s: status=%d reason=%s domain=%s mechanism=%s address=%s principal=%s "
+            "policy=%s user_id=%s",
             "accepted" if decision.allowed else "refused",
             record.status,
-            record.reason,
-            record.domain,
-            record.mechanism,
-            record.address,
-            record.principal,
-            record.policy,
+            quoted(record.reason),
+            quoted(record.domain),
+            quoted(record.mechanism),
+            quoted(record.address),
+            quoted(record.principal),
+            quoted(record.policy),
+            quoted(record.user_id),
             extra={"zap_audit": asdict(record)},
         )
         if self.on_decision is not None:
@@ -254,7 +265,9 @@ class ZapHandler:
                 socket.send_multipart(reply if reply is not None else _FALLBACK_REPLY)
         except Exception as exc:
             if not stop.is_set():
-                self.log.error("ZAP handler: socket failed, handler stopping: %s", exc)
+                self.log.error(
+                    "ZAP handler: socket failed, handler stopping: %s", printable(str(exc))
+                )
         finally:
             self.close()
 

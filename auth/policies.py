@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeAlias, runtime_checkable
 
 from securemq import z85
+from securemq.safetext import printable, quoted
 
 from .certs import read_certificate
 
@@ -468,7 +469,10 @@ class CurveKeyDirectory:
         try:
             signature = self._listing()
         except OSError as exc:
-            self._log.error("auth: CURVE key directory %s unreadable: %s", self.location, exc)
+            self._log.error(
+                "auth: CURVE key directory %s unreadable: %s",
+                quoted(str(self.location)), printable(str(exc)),
+            )
             self._keys, self._signature = {}, None
             return True
         if not force and signature == self._signature:
@@ -479,7 +483,9 @@ class CurveKeyDirectory:
             try:
                 cert = read_certificate(path)
             except (OSError, ValueError) as exc:
-                self._log.warning("auth: skipping certificate %s: %s", path, exc)
+                self._log.warning(
+                    "auth: skipping certificate %s: %s", quoted(path), printable(str(exc))
+                )
                 continue
             keys[cert.public_key] = cert.metadata
         self._keys, self._signature = keys, signature

@@ -841,8 +841,8 @@ class Socket:
         engine.connecter = connecter  # type: ignore[attr-defined]
 
     def _engine_ready(self, engine: StreamEngine) -> Peer | None:
-        routing_id = engine.properties.get("Identity", b"")
-        for key, value in engine.properties.items():
+        routing_id = b""
+        for key, value in engine.peer_properties.items():
             if key.lower() in ("identity", "routing-id"):
                 routing_id = value
         props = dict(engine.properties)

@@ -27,6 +27,7 @@ from ..zmtp import events as ev
 from ..zmtp.connection import ZmtpConnection
 from ..zmtp.errors import NoDetailFailure, PeerClosed, ProtocolViolation, ZmtpError
 from ..zmtp.mechanisms.base import Mechanism
+from ..zmtp.metadata import message_properties
 from ..zmtp.zap import decode_reply
 
 if TYPE_CHECKING:
@@ -340,14 +341,14 @@ class StreamEngine:
 
     # -- handshake --------------------------------------------------------------------------
     def _handshake_complete(self, event: ev.HandshakeComplete) -> None:
-        props: dict[str, bytes] = dict(event.peer_properties)
-        props.update(event.zap_properties)
-        props["Peer-Address"] = self.peer_address.encode()
-        if event.user_id:
-            props["User-Id"] = event.user_id
-        self.properties = props
+        self.peer_properties = event.peer_properties
+        self.properties = message_properties(
+            event.peer_properties,
+            peer_address=self.peer_address,
+            zap_metadata=event.zap_properties,
+            user_id=event.user_id,
+        )
         self.peer_version = event.peer_version
-        self.user_id = event.user_id
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()

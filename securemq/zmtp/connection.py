@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from enum import StrEnum
 
 from ..constants import ProtocolError, SocketType
+from ..safetext import quoted
 from .commands import command_name, decode_command, encode_command
 from .compat import SOCKET_TYPE_NAMES
 from .errors import (
@@ -133,8 +134,9 @@ def failure_for_peer_error(data: bytes) -> ZmtpError:
             int(reason),
             reconnect=False,
         )
-    shown = reason[:64].decode("ascii", "backslashreplace")
-    return ProtocolViolation(f"ZMTP: peer sent ERROR {shown!r}", ProtocolError.ZMTP_UNSPECIFIED)
+    return ProtocolViolation(
+        f"ZMTP: peer sent ERROR {quoted(reason, 64)}", ProtocolError.ZMTP_UNSPECIFIED
+    )
 
 
 class ZmtpConnection:
@@ -325,9 +327,9 @@ class ZmtpConnection:
         self.peer_version = greeting.version
         ours = self.mechanism.name
         if greeting.mechanism != ours:
-            theirs = greeting.mechanism.decode("ascii", "backslashreplace")
             raise ProtocolViolation(
-                f"ZMTP: peer mechanism {theirs!r} does not match ours {ours.decode('ascii')!r}",
+                f"ZMTP: peer mechanism {quoted(greeting.mechanism, 20)} does not match ours "
+                f"{quoted(ours)}",
                 ProtocolError.ZMTP_MECHANISM_MISMATCH,
             )
         self.state = ConnectionState.HANDSHAKE

@@ -13,8 +13,9 @@ class HandshakeComplete:
 
     peer_properties: dict[str, bytes]
     peer_version: tuple[int, int]
-    user_id: bytes = b""
-    # Metadata from the ZAP reply; message properties alongside the peer's READY properties.
+    # From a ZAP reply that said 200 (possibly empty); None when ZAP did not decide.
+    user_id: bytes | None = None
+    # Metadata from the ZAP reply; it beats the peer's READY properties of the same name.
     zap_properties: dict[str, bytes] = field(default_factory=dict)
 
 

@@ -52,6 +52,43 @@ def decode_metadata(
     return props
 
 
+# Names only the server itself may set: the OS gives Peer-Address, ZAP gives User-Id.
+SERVER_OWNED = frozenset({"peer-address", "user-id"})
+
+
+def message_properties(
+    peer: Mapping[str, bytes],
+    *,
+    peer_address: str,
+    zap_metadata: Mapping[str, bytes] | None = None,
+    user_id: bytes | None = None,
+) -> dict[str, bytes]:
+    """The properties a connection's messages carry, with a fixed precedence.
+
+    ``Peer-Address`` comes from the OS (``peer_address``) and ``User-Id`` from a ZAP reply
+    (``user_id``: None when ZAP did not decide, so no User-Id at all); every name in the ZAP
+    metadata beats the same name sent by the peer; names compare case-insensitively, so a peer
+    cannot shadow any of these by spelling a name differently. Of several spellings of one name
+    from the same source, the last one wins.
+    """
+    zap = dict(zap_metadata or {})
+    owned = set(SERVER_OWNED)
+    owned.update(name.lower() for name in zap)
+    merged: dict[str, tuple[str, bytes]] = {}
+    for name, value in peer.items():
+        folded = name.lower()
+        if folded not in owned:
+            merged[folded] = (name, value)
+    for name, value in zap.items():
+        folded = name.lower()
+        if folded not in SERVER_OWNED:
+            merged[folded] = (name, value)
+    if user_id is not None:
+        merged["user-id"] = ("User-Id", user_id)
+    merged["peer-address"] = ("Peer-Address", peer_address.encode("utf-8", "surrogateescape"))
+    return dict(merged.values())
+
+
 def lookup(properties: Mapping[str, bytes], name: str) -> bytes | None:
     """Case-insensitive property lookup (ZMTP names are case-insensitive)."""
     folded = name.lower()

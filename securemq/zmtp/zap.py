@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..constants import Event, ProtocolError
+from ..safetext import quoted
 from .errors import AuthenticationFailure, ProtocolViolation, ZmtpError
 from .mechanisms.base import ZapReplyData
 from .metadata import decode_metadata, encode_metadata
@@ -158,9 +159,9 @@ def failure_for_error_command(mechanism: str, data: bytes) -> ZmtpError:
             int(reason),
             reconnect=False,
         )
-    shown = reason[:64].decode("ascii", "replace")
+    shown = quoted(reason, 64)
     failure = ZmtpError(
-        f"{mechanism}: peer sent ERROR {shown!r}",
+        f"{mechanism}: peer sent ERROR {shown}",
         event=Event.HANDSHAKE_FAILED_NO_DETAIL,
         value=errno.EPROTO,
         reconnect=False,

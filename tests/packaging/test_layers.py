@@ -21,7 +21,8 @@ AUTH = ROOT / "auth"
 
 # Leaves every layer may use (DESIGN.md: constants, error, options, z85, frame).
 LEAVES = frozenset(
-    {"securemq.constants", "securemq.error", "securemq.options", "securemq.z85", "securemq.frame"}
+    {"securemq.constants", "securemq.error", "securemq.options", "securemq.z85", "securemq.frame",
+     "securemq.safetext"}
 )
 # Stdlib modules the sans-IO layer must not touch: no sockets, threads, selectors or clocks.
 ZMTP_FORBIDDEN_STDLIB = frozenset(
@@ -31,7 +32,7 @@ ZMTP_FORBIDDEN_STDLIB = frozenset(
 # What auth/ (securemq.auth) may import from securemq: the public surface only.
 AUTH_ALLOWED = frozenset(
     {"securemq", "securemq.z85", "securemq.constants", "securemq.error", "securemq.certs",
-     "securemq.utils", "securemq.zmtp.zap"}
+     "securemq.utils", "securemq.zmtp.zap", "securemq.safetext"}
 )
 STDLIB = frozenset(sys.stdlib_module_names)
 

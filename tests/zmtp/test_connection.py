@@ -156,7 +156,7 @@ def test_handshake_exchanges_properties(byte_at_a_time: bool) -> None:
     assert done_s.peer_properties == {"Socket-Type": b"DEALER", "Identity": b"client-1"}
     assert done_c.peer_properties == {"Socket-Type": b"ROUTER", "Identity": b"srv"}
     assert done_c.peer_version == done_s.peer_version == (3, 1)
-    assert done_s.user_id == b"" and done_s.zap_properties == {}
+    assert done_s.user_id is None and done_s.zap_properties == {}
     assert client.state == server.state == ConnectionState.READY
     assert client.peer_greeting is not None and client.peer_greeting.mechanism == b"NULL"
 
@@ -228,7 +228,7 @@ def test_incompatible_socket_types_fail_on_both_sides_with_error(byte_at_a_time:
         assert wire_frames(conn.data_to_send()) == [
             (COMMAND, encode_command(b"ERROR", b"\x13Invalid socket type"))
         ]
-    assert "PUSH cannot talk to PUB" in fail_pub.error.message
+    assert '"PUSH" cannot talk to "PUB"' in fail_pub.error.message
 
 
 def test_incompatible_socket_types_through_pump(byte_at_a_time: bool) -> None:
@@ -245,7 +245,7 @@ def test_mechanism_mismatch_sends_no_error(byte_at_a_time: bool) -> None:
     fail = failure(deliver(conn, peer_greeting(b"PLAIN"), byte_at_a_time=byte_at_a_time))
     assert isinstance(fail.error, ProtocolViolation)
     assert fail.error.code == ProtocolError.ZMTP_MECHANISM_MISMATCH
-    assert "'PLAIN' does not match ours 'NULL'" in fail.error.message
+    assert '"PLAIN" does not match ours "NULL"' in fail.error.message
     assert wire_frames(conn.data_to_send()) == []  # the rest of our greeting, no ERROR
 
 

@@ -88,7 +88,7 @@ def test_bad_commands(body: bytes, code: int) -> None:
 def test_second_ready_is_unexpected() -> None:
     mech = NullMechanism(properties=DEALER)
     mech.process_command(ready_body(**{"Socket-Type": b"ROUTER"}))
-    with pytest.raises(ProtocolViolation, match="NULL: unexpected 'READY'") as info:
+    with pytest.raises(ProtocolViolation, match='NULL: unexpected "READY"') as info:
         mech.process_command(ready_body(**{"Socket-Type": b"ROUTER"}))
     assert info.value.code == ProtocolError.ZMTP_UNEXPECTED_COMMAND
 

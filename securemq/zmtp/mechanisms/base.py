@@ -50,7 +50,7 @@ class ZapReplyData:
 
     status_code: bytes  # b"200" | b"300" | b"400" | b"500"
     status_text: bytes
-    user_id: bytes
+    user_id: bytes | None
     metadata: dict[str, bytes]
 
 
@@ -68,7 +68,8 @@ class Mechanism(ABC):
         self.zap = zap
         self.ready = False
         self.peer_properties: dict[str, bytes] = {}
-        self.user_id: bytes = b""
+        # Set only by a ZAP reply that said 200 (possibly empty); None: ZAP did not decide.
+        self.user_id: bytes | None = None
         self.zap_properties: dict[str, bytes] = {}
         self.zap_request: ZapRequestData | None = None
 
@@ -117,6 +118,7 @@ def check_peer_properties(
     it has decoded the peer's properties.
     """
     from ...constants import ProtocolError
+    from ...safetext import quoted
     from ..compat import compatible
     from ..errors import ProtocolViolation
     from ..metadata import lookup
@@ -129,8 +131,7 @@ def check_peer_properties(
         )
     if not compatible(ours, theirs):
         raise ProtocolViolation(
-            f"ZMTP: socket type {theirs.decode('ascii', 'replace')} cannot talk to "
-            f"{ours.decode('ascii', 'replace')}",
+            f"ZMTP: socket type {quoted(theirs, 32)} cannot talk to {quoted(ours, 32)}",
             ProtocolError.ZMTP_INVALID_METADATA,
             error_reason=b"Invalid socket type",
         )

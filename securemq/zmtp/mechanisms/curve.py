@@ -40,6 +40,7 @@ from nacl.exceptions import CryptoError
 
 from ... import z85
 from ...constants import ProtocolError
+from ...safetext import quoted
 from ..commands import decode_command
 from ..errors import NoDetailFailure, ProtocolViolation, UsageError, ZmtpError
 from ..metadata import decode_metadata, encode_metadata
@@ -209,7 +210,7 @@ class CurveMechanism(Mechanism):
         name, data = decode_command(body)
         if name not in _EXPECTED[self._state]:
             raise ProtocolViolation(
-                f"CURVE: unexpected {name[:32].decode('ascii', 'replace')} command "
+                f"CURVE: unexpected {quoted(name, 32)} command "
                 f"in state {self._state.name}",
                 ProtocolError.ZMTP_UNEXPECTED_COMMAND,
             )
@@ -225,7 +226,7 @@ class CurveMechanism(Mechanism):
             handler(bytes(body))
         except CryptoError:
             # A key libsodium refuses (all-zero or low-order point) or a failed box.
-            raise _crypto_failure(f"{name.decode()} failed a cryptographic step") from None
+            raise _crypto_failure(f"{quoted(name, 32)} failed a cryptographic step") from None
 
     def zap_reply(self, reply: ZapReplyData) -> None:
         if self._state is not _State.WAIT_ZAP:
@@ -458,8 +459,6 @@ class CurveMechanism(Mechanism):
             raise NoDetailFailure(
                 "CURVE: ZAP domain enforced but no ZAP handler is bound", errno.EFAULT
             )
-        # securemq choice: without ZAP the user id is the client's public key in Z85.
-        self.user_id = z85.encode(self.client_key)
         self._send_ready()
 
     def _send_ready(self) -> None:

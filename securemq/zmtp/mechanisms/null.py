@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 
 from ...constants import ProtocolError
+from ...safetext import quoted
 from ..commands import decode_command, encode_command
 from ..errors import NoDetailFailure, ProtocolViolation, UsageError
 from ..metadata import decode_metadata, encode_metadata
@@ -57,9 +58,9 @@ class NullMechanism(Mechanism):
     def process_command(self, body: bytes) -> None:
         name, data = decode_command(body)
         if name != b"READY" or self._ready_received:
-            shown = name[:32].decode("ascii", "replace")
+            shown = quoted(name, 32)
             raise ProtocolViolation(
-                f"NULL: unexpected {shown!r} command while waiting for READY",
+                f"NULL: unexpected {shown} command while waiting for READY",
                 ProtocolError.ZMTP_UNEXPECTED_COMMAND,
             )
         try:

@@ -15,6 +15,7 @@ from enum import Enum, auto
 from typing import ClassVar
 
 from ...constants import ProtocolError
+from ...safetext import quoted
 from ..commands import decode_command, encode_command
 from ..errors import NoDetailFailure, ProtocolViolation, UsageError
 from ..metadata import decode_metadata, encode_metadata
@@ -112,7 +113,7 @@ class PlainMechanism(Mechanism):
         name, data = decode_command(body)
         if name not in _EXPECTED[self._state]:
             raise ProtocolViolation(
-                f"PLAIN: unexpected {name[:32].decode('ascii', 'replace')} command "
+                f"PLAIN: unexpected {quoted(name, 32)} command "
                 f"in state {self._state.name}",
                 ProtocolError.ZMTP_UNEXPECTED_COMMAND,
             )
