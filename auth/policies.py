@@ -66,9 +66,12 @@ def domain_key(domain: str) -> str:
     return domain or "*"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ZapRequest:
-    """One ZAP request (RFC 27), decoded. ``credentials`` are the raw mechanism frames."""
+    """One ZAP request (RFC 27), decoded. ``credentials`` are the raw mechanism frames.
+
+    Its ``repr`` shows who is asking (the principal, escaped) and never the credentials.
+    """
 
     domain: str
     address: str
@@ -133,6 +136,13 @@ class ZapRequest:
         """CURVE client key as Z85 text."""
         key = self.client_key
         return None if key is None else z85.encode(key).decode("ascii")
+
+    def __repr__(self) -> str:
+        return (
+            f"ZapRequest(domain={quoted(self.domain)}, address={quoted(self.address)}, "
+            f"mechanism={quoted(self.mechanism)}, principal={quoted(self.principal)}, "
+            f"credentials=<redacted>)"
+        )
 
     @property
     def principal(self) -> str | None:
@@ -481,7 +491,7 @@ class CurveKeyDirectory:
         for name, _, _ in signature:
             path = os.path.join(self.location, name)
             try:
-                cert = read_certificate(path)
+                cert = read_certificate(path, public_only=True)
             except (OSError, ValueError) as exc:
                 self._log.warning(
                     "auth: skipping certificate %s: %s", quoted(path), printable(str(exc))

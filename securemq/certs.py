@@ -51,11 +51,14 @@ PASSPHRASE_ENV = "SECUREMQ_KEY_PASSPHRASE"
 #: OWASP recommendation. Tests pass a lower ``kdf_cost`` explicitly.
 DEFAULT_KDF_COST = 17
 MIN_KDF_COST = 10
-MAX_KDF_COST = 20  # refuse files that would make us allocate more than ~1 GiB
+MAX_KDF_COST = 18  # with r=8: 256 MiB, the most a file may make us use (below)
 _SCRYPT_R = 8
 _SCRYPT_P = 1
 _MAX_R, _MAX_P = 16, 4
-_MAX_KDF_MEMORY = 1 << 30
+# Whatever a file declares, opening it costs at most this much memory (scrypt needs 128*r*N
+# bytes) and this much work (memory times p, the number of passes): twice the default's.
+_MAX_KDF_MEMORY = 256 << 20
+_MAX_KDF_WORK = 256 << 20
 _SALT_BYTES = 16
 _NONCE_BYTES = 12
 _CIPHER = "chacha20-poly1305"
@@ -82,15 +85,25 @@ _PUBLIC_BANNER = """#   ****  Generated on {now} by securemq  ****
 """
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Certificate:
-    """A parsed certificate file. Keys are Z85 bytes (like pyzmq); secret is None if absent."""
+    """A parsed certificate file. Keys are Z85 bytes (like pyzmq); secret is None if absent.
+
+    Its ``repr`` shows the public key and ``<redacted>`` for a secret key, never the secret.
+    """
 
     path: str
     public_key: bytes
     secret_key: bytes | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     encrypted: bool = False
+
+    def __repr__(self) -> str:
+        secret = "None" if self.secret_key is None else "<redacted>"
+        return (
+            f"Certificate(path={self.path!r}, public_key={self.public_key!r}, "
+            f"secret_key={secret}, metadata={self.metadata!r}, encrypted={self.encrypted})"
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -272,10 +285,14 @@ def _unseal(path: str, curve: Mapping[str, str], public: bytes, passphrase: byte
     cost = _int_field(path, curve, "kdf-log2-n", MIN_KDF_COST, MAX_KDF_COST)
     r = _int_field(path, curve, "kdf-r", 1, _MAX_R)
     p = _int_field(path, curve, "kdf-p", 1, _MAX_P)
-    # scrypt needs 128 * r * N bytes per lane: bound the product, not just each field, so a
-    # crafted file cannot make us allocate gigabytes.
-    if 128 * r * (1 << cost) * p > _MAX_KDF_MEMORY:
-        raise ValueError(f"certs: {path}: sealed key KDF parameters need too much memory")
+    # Bound the products, not just each field, so a crafted file cannot make us allocate
+    # gigabytes or spin for seconds; refused before any work is done.
+    memory = 128 * r * (1 << cost)
+    if memory > _MAX_KDF_MEMORY or memory * p > _MAX_KDF_WORK:
+        raise ValueError(
+            f"certs: {path}: sealed key KDF parameters (log2 N={cost}, r={r}, p={p}) exceed "
+            f"the bound of {_MAX_KDF_MEMORY >> 20} MiB of memory and work"
+        )
     try:
         salt = z85.decode(curve["salt"])
         nonce = z85.decode(curve["nonce"])
@@ -300,12 +317,16 @@ def _unseal(path: str, curve: Mapping[str, str], public: bytes, passphrase: byte
 
 
 def read_certificate(
-    filename: str | os.PathLike[str], passphrase: str | bytes | None = None
+    filename: str | os.PathLike[str],
+    passphrase: str | bytes | None = None,
+    *,
+    public_only: bool = False,
 ) -> Certificate:
     """Parse a certificate file fully (keys, metadata, whether the secret is sealed).
 
     A sealed secret key needs ``passphrase`` or ``$SECUREMQ_KEY_PASSPHRASE``; a missing or wrong
-    one raises ``ValueError`` naming the file.
+    one raises ``ValueError`` naming the file. With ``public_only`` any secret field is ignored:
+    no key derivation, no decryption, whatever the file declares (trusted key directories).
     """
     path = os.fspath(filename)
     if not os.path.isfile(path):
@@ -326,6 +347,8 @@ def read_certificate(
     metadata = dict(sections.get("metadata", {}))
     secret: bytes | None = None
     encrypted = "encrypted-secret-key" in curve
+    if public_only:
+        return Certificate(path, public, None, metadata, False)
     if encrypted:
         if passphrase is None:
             passphrase = os.environ.get(PASSPHRASE_ENV) or None
@@ -351,12 +374,14 @@ def load_certificate(
 
 
 def load_certificates(directory: str | os.PathLike[str] = ".") -> dict[bytes, bool]:
-    """Public keys of every ``*.key`` file in ``directory``: ``{z85_public_key: True}``."""
+    """Public keys of every ``*.key`` file in ``directory``: ``{z85_public_key: True}``.
+
+    Only public keys are read: a planted file with (sealed) secret fields costs nothing.
+    """
     path = os.fspath(directory)
     if not os.path.isdir(path):
         raise OSError(f"Invalid certificate directory: {path}")
     keys: dict[bytes, bool] = {}
     for cert_file in sorted(glob.glob(os.path.join(glob.escape(path), "*.key"))):
-        public, _ = load_certificate(cert_file)
-        keys[public] = True
+        keys[read_certificate(cert_file, public_only=True).public_key] = True
     return keys

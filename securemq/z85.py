@@ -42,10 +42,8 @@ def decode(z85bytes: bytes | str) -> bytes:
         for offset in range(5):
             digit = _DECODE[text[start + offset]]
             if digit < 0:
-                raise ValueError(
-                    f"Z85 decode: invalid character {chr(text[start + offset])!r} "
-                    f"at offset {start + offset}"
-                )
+                # The character itself is not shown: the text may be a secret key.
+                raise ValueError(f"Z85 decode: invalid character at offset {start + offset}")
             value = value * 85 + digit
         if value > 0xFFFFFFFF:
             raise ValueError(f"Z85 decode: block at offset {start} exceeds 32 bits")

@@ -37,9 +37,9 @@ _REPLY_FRAMES = 6
 _REQUEST_MIN_FRAMES = 6
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False)
 class ZapRequest:
-    """A decoded ZAP request (frames after the delimiter)."""
+    """A decoded ZAP request (frames after the delimiter); its repr hides the credentials."""
 
     version: bytes
     request_id: bytes
@@ -48,6 +48,12 @@ class ZapRequest:
     routing_id: bytes
     mechanism: bytes
     credentials: list[bytes] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        return (
+            f"ZapRequest(domain={quoted(self.domain)}, address={quoted(self.address)}, "
+            f"mechanism={quoted(self.mechanism)}, credentials=<{len(self.credentials)} redacted>)"
+        )
 
 
 def encode_request(

@@ -369,8 +369,8 @@ def test_load_certificate_any_contents(
 def test_sealed_certificate_kdf_cost_is_bounded(
     cert_texts: dict[str, bytes], tmp_path: Path, bounded_kdf: list[tuple[int, int, int]]
 ) -> None:
-    """A file may not make us run scrypt with more than ~1 GiB (certs.MAX_KDF_COST's promise):
-    scrypt needs 128 * r * N bytes, so the worst accepted (N, r) pair must stay under it."""
+    """A file may not make us run scrypt with more than 256 MiB of memory or work: scrypt needs
+    128 * r * N bytes per pass and makes p passes, so the worst accepted file stays under it."""
     text = cert_texts["sealed"].decode()
     text = text.replace('kdf-log2-n = "10"', f'kdf-log2-n = "{certs.MAX_KDF_COST}"')
     text = text.replace('kdf-r = "8"', f'kdf-r = "{certs._MAX_R}"')
@@ -379,9 +379,9 @@ def test_sealed_certificate_kdf_cost_is_bounded(
     with pytest.raises(ValueError):
         certs.load_certificate(path, PASSPHRASE)
     for cost, r, p in bounded_kdf:
-        need = 128 * r * (2**cost) + 128 * r * p
-        assert need <= (1 << 30) + (1 << 20), (
-            f"certs: a file made us run scrypt N=2**{cost} r={r} p={p} ({need >> 20} MiB)"
+        memory = 128 * r * (2**cost)
+        assert memory <= 256 << 20 and memory * p <= 256 << 20, (
+            f"certs: a file made us run scrypt N=2**{cost} r={r} p={p} ({memory >> 20} MiB)"
         )
 
 

@@ -15,10 +15,10 @@ import os
 from collections.abc import Iterator
 
 import pytest
-
-import securemq as zmq
 from securemq.auth import AuditRecord, ThreadAuthenticator
 from securemq.auth.policies import CurveKeyDirectory
+
+import securemq as zmq
 from securemq.safetext import printable, quoted
 from securemq.zmtp.errors import ProtocolViolation
 from securemq.zmtp.mechanisms.null import NullMechanism

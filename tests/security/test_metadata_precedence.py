@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from securemq.auth import Decision, ThreadAuthenticator, ZapRequest
 
 import securemq as zmq
-from securemq.auth import Decision, ThreadAuthenticator, ZapRequest
 from tests.security import raw
 
 SPOOFED = raw.metadata(

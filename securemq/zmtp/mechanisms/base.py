@@ -36,12 +36,15 @@ class ZapSettings:
     enforce: bool = False
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False)
 class ZapRequestData:
     """The mechanism-specific part of a ZAP request (the driver adds domain, address, ...)."""
 
     mechanism: bytes
     credentials: list[bytes] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        return f"ZapRequestData({self.mechanism!r}, <{len(self.credentials)} credentials redacted>)"
 
 
 @dataclass(slots=True)
