@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import functools
 import logging
+import os
 import socket
 import threading
 import time
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from ..constants import Event, ProtocolError, SocketType
 from ..pipe import Message, Peer, Pipe
 from ..zmtp import events as ev
-from ..zmtp.connection import ZmtpConnection
+from ..zmtp.connection import FRAME_SIZE_CAP, ZmtpConnection
 from ..zmtp.errors import NoDetailFailure, PeerClosed, ProtocolViolation, ZmtpError
 from ..zmtp.mechanisms.base import Mechanism
 from ..zmtp.metadata import message_properties
@@ -45,6 +46,16 @@ WRITE_BATCH = 4096
 WRITE_BUDGET = 1 << 18
 # A send after this long without one is written directly by the sending thread.
 DIRECT_WRITE_GAP = 0.0002
+
+def _memory_size() -> int:
+    """The machine's physical memory: no frame larger than this can ever be received."""
+    try:
+        return max(1 << 30, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        return FRAME_SIZE_CAP
+
+
+MEMORY_SIZE = _memory_size()
 
 _FAN_OUT_TYPES = frozenset({int(SocketType.PUB), int(SocketType.XPUB)})
 
@@ -127,6 +138,7 @@ class StreamEngine:
             mechanism=mechanism,
             max_message_size=max_message_size,
             accepted=accepted,
+            frame_size_cap=MEMORY_SIZE,
         )
         self.mechanism = mechanism
         self.peer: Peer | None = None
@@ -226,6 +238,10 @@ class StreamEngine:
                     self._ttl_armed_at = time.monotonic()
                     self._later(self._peer_ttl, self._check_peer_ttl)
             elif isinstance(event, ev.ConnectionFailed):
+                if event.traffic:
+                    # As libzmq: a tampered, replayed or malformed CURVE MESSAGE is reported
+                    # (HANDSHAKE_FAILED_PROTOCOL with its code) before the disconnect.
+                    self.owner._monitor_event(event.error.event, event.error.value, self.endpoint)
                 self._fail(event.error, during_handshake=event.during_handshake)
                 return
         self._write_out()
@@ -393,9 +409,9 @@ class StreamEngine:
         if timeout > 0 and silent >= timeout + self._heartbeat_ivl:
             self._fail(PeerClosed(f"ZMTP: heartbeat timeout on {self.endpoint}"))
             return
-        if self.conn.peer_version >= (3, 1):
-            self.conn.send_ping(self._heartbeat_ttl_ms)
-            self._write_out()
+        # As libzmq: PINGs go to ZMTP 3.0 peers too (a dead one is then detected).
+        self.conn.send_ping(self._heartbeat_ttl_ms)
+        self._write_out()
         self._later(self._heartbeat_ivl, self._heartbeat)
 
     @_locked

@@ -58,6 +58,10 @@ from .mechanisms.base import Mechanism, ZapReplyData
 
 # Command frames during the handshake never exceed this, whatever MAXMSGSIZE says.
 HANDSHAKE_FRAME_LIMIT = 1 << 20
+# No frame is ever larger than this, MAXMSGSIZE or not: a peer declaring 2**62 bytes is
+# dropped at once instead of holding the connection open for bytes that can never arrive. The
+# driver passes what the machine can hold (``frame_size_cap``); this default exceeds any.
+FRAME_SIZE_CAP = 1 << 47
 # Bodies at least this large are handed to the driver as they are, never copied into a join.
 LARGE_FRAME = 1 << 16
 # Flags of a frame inside a mechanism's box (mechanisms/base.py): 1 MORE, 2 COMMAND. The wire
@@ -149,6 +153,7 @@ class ZmtpConnection:
         mechanism: Mechanism,
         max_message_size: int = -1,
         accepted: bool = False,
+        frame_size_cap: int = FRAME_SIZE_CAP,
     ) -> None:
         self.socket_type = socket_type
         # The accepting side holds back its mechanism name until the peer's whole greeting is
@@ -157,6 +162,7 @@ class ZmtpConnection:
         self._hold_mechanism = accepted
         self.mechanism = mechanism
         self.max_message_size = max_message_size
+        self.frame_size_cap = frame_size_cap
         self.state = ConnectionState.GREETING
         self.peer_greeting: Greeting | None = None
         self.peer_version: tuple[int, int] = (0, 0)
@@ -180,6 +186,7 @@ class ZmtpConnection:
         # SUB/XSUB to a ZMTP 3.1 peer: subscriptions go as SUBSCRIBE/CANCEL commands.
         self._subscription_commands = False
         self._partial: list[bytes] = []  # unfinished message (transforming mechanisms only)
+        self._traffic_failure = False
         self._on_command = self._ready_command
 
     # ----------------------------------------------------------------- public API
@@ -368,8 +375,13 @@ class ZmtpConnection:
         if mechanism.ready and self.state is ConnectionState.HANDSHAKE:
             self.state = ConnectionState.READY
             decoder = self._decoder
-            decoder.max_frame_size = self.max_message_size
-            decoder.limit_name = "MAXMSGSIZE"
+            cap = self.frame_size_cap
+            if 0 <= self.max_message_size <= cap:
+                decoder.max_frame_size = self.max_message_size
+                decoder.limit_name = "MAXMSGSIZE"
+            else:
+                decoder.max_frame_size = cap
+                decoder.limit_name = "what this machine can hold"
             self._subscription_commands = (
                 self.socket_type in _SUBSCRIBER_TYPES and self.peer_version >= (3, 1)
             )
@@ -396,7 +408,12 @@ class ZmtpConnection:
     def _receive_boxed(self, data: bytes, out: list[list[bytes]]) -> None:
         decoded: list[tuple[int, bytes]] = []
         try:
-            self.mechanism.decode_frames(self._decoder.feed(data), decoded)
+            frames = self._decoder.feed(data)
+            try:
+                self.mechanism.decode_frames(frames, decoded)
+            except ZmtpError:
+                self._traffic_failure = True
+                raise
         finally:
             # What opened before a bad frame is still delivered, in order.
             on_command = self._on_command
@@ -507,4 +524,8 @@ class ZmtpConnection:
         self.state = ConnectionState.CLOSED
         if error.error_reason is not None:
             self._out.append(_error_command(self.mechanism.name, error.error_reason))
-        self._events.append(ConnectionFailed(error, during_handshake=during_handshake))
+        self._events.append(
+            ConnectionFailed(
+                error, during_handshake=during_handshake, traffic=self._traffic_failure
+            )
+        )

@@ -47,6 +47,9 @@ class ConnectionFailed:
 
     error: ZmtpError
     during_handshake: bool
+    # A traffic frame failed the mechanism's checks after the handshake (CURVE: tampered box,
+    # replayed nonce, malformed MESSAGE): libzmq reports it as a handshake-failed event too.
+    traffic: bool = False
 
 
 Event = HandshakeComplete | MessagesReceived | ZapRequestNeeded | PingReceived | ConnectionFailed

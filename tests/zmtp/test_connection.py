@@ -339,6 +339,28 @@ def test_oversized_frame_when_ready(byte_at_a_time: bool) -> None:
     assert events_c == []
 
 
+@pytest.mark.parametrize("declared", [1 << 62, 1 << 63, (1 << 64) - 1])
+def test_absurd_declared_length_fails_at_the_header(byte_at_a_time: bool, declared: int) -> None:
+    """Without MAXMSGSIZE, a frame bigger than the machine can hold fails as soon as its header
+    is complete (the connection never waits for, nor allocates, what the peer declares)."""
+    _, server = connected(byte_at_a_time=byte_at_a_time)
+    header = b"\x02" + declared.to_bytes(8, "big")
+    fail = failure(deliver(server, header, byte_at_a_time=byte_at_a_time))
+    assert "exceeds what this machine can hold" in fail.error.message
+    assert server.state == ConnectionState.CLOSED
+
+
+def test_frame_size_cap_is_the_drivers_to_set() -> None:
+    client = null_connection(ST.DEALER)
+    server = ZmtpConnection(socket_type=ST.ROUTER, mechanism=NullMechanism(
+        as_server=True, properties={"Socket-Type": b"ROUTER"}), frame_size_cap=1000)
+    pump(client, server)
+    client.send_messages([[b"k" * 1000], [b"k" * 1001]])
+    events = deliver(server, b"".join(client.data_to_send()))
+    assert received(events) == [[b"k" * 1000]]
+    assert "frame of 1001 bytes exceeds what this machine can hold" in failure(events).error.message
+
+
 def test_eof_fails_once() -> None:
     conn = null_connection(ST.DEALER)
     fail = failure(conn.receive_data(b""))
