@@ -115,7 +115,7 @@ class Context:
             sock._waker.wake()
         with self._lock:
             while self._open:
-                self._all_closed.wait(0.25)
+                self._all_closed.wait()
         if self._reactor is not None:
             self._reactor.stop()
             self._reactor = None

@@ -26,23 +26,43 @@ def _nothing() -> None:
     return None
 
 
-class Waker:
-    """A level flag backed by an eventfd that is readable while the flag is set.
+def _wakeup_fds(kind: str) -> tuple[int, int]:
+    """(read fd, write fd) of a wake-up channel: one eventfd on Linux, else a pipe."""
+    if kind == "eventfd":
+        fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        return fd, fd
+    read_fd, write_fd = os.pipe()
+    for fd in (read_fd, write_fd):
+        os.set_blocking(fd, False)
+        os.set_inheritable(fd, False)
+    return read_fd, write_fd
 
-    ``wake()`` may be called from any thread; one thread waits. Waiting blocks in the kernel on
-    the eventfd (a thread wakes several times faster this way than through threading.Event),
-    and the same descriptor lets ``select``/``poll`` and asyncio loops watch a securemq socket
-    like libzmq's ZMQ_FD.
+
+# SECUREMQ_WAKER=pipe forces the portable channel (so Linux CI covers what macOS uses).
+WAKER_KIND = os.environ.get("SECUREMQ_WAKER") or ("eventfd" if hasattr(os, "eventfd") else "pipe")
+
+
+class Waker:
+    """A level flag with a file descriptor that is readable exactly while the flag is set.
+
+    How this works: ``wake()`` may be called from any thread, ``clear()`` and ``wait()`` by the
+    one thread that waits. The flag and the descriptor change together under a lock, so they
+    never disagree: a waiter that clears, then checks its queue, then waits can never miss a
+    wake-up (the wake either came before the clear and its message is seen by the check, or after
+    it and the descriptor is readable), and a cleared descriptor never stays readable (which
+    would make event loops watching ``fileno()`` spin). Both fast paths read the flag without the
+    lock: a stale read only ever costs one spurious wake-up, never a lost one. ``close()``
+    releases the descriptors at once; a late ``wake()`` from another thread is then a no-op (it
+    can never write into a reused descriptor).
     """
 
-    __slots__ = ("__weakref__", "_callbacks", "_fd", "_flag", "_lock", "_poller")
+    __slots__ = ("__weakref__", "_callbacks", "_flag", "_lock", "_poller", "_rfd", "_wfd")
 
     def __init__(self) -> None:
-        self._fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        self._rfd, self._wfd = _wakeup_fds(WAKER_KIND)
         self._flag = False
         self._lock = threading.Lock()
-        self._poller = select.poll()
-        self._poller.register(self._fd, select.POLLIN)
+        self._poller: select.poll | None = None
         # Called on every wake, from the waking thread (asyncio uses call_soon_threadsafe).
         self._callbacks: tuple[Callable[[], None], ...] = ()
 
@@ -56,28 +76,44 @@ class Waker:
 
     def wake(self) -> None:
         if not self._flag:
-            self._flag = True
-            try:
-                os.eventfd_write(self._fd, 1)
-            except OSError:
-                pass
+            with self._lock:
+                if not self._flag and self._wfd >= 0:
+                    self._flag = True
+                    try:
+                        if self._wfd == self._rfd:
+                            os.eventfd_write(self._wfd, 1)
+                        else:
+                            os.write(self._wfd, b"\x01")
+                    except OSError:
+                        pass
         for callback in self._callbacks:
             callback()
 
     def clear(self) -> None:
         if self._flag:
-            self._flag = False
-            try:
-                os.eventfd_read(self._fd)
-            except OSError:
-                pass
+            with self._lock:
+                if self._flag:
+                    self._flag = False
+                    try:
+                        if self._wfd == self._rfd:
+                            os.eventfd_read(self._rfd)
+                        else:
+                            os.read(self._rfd, 64)
+                    except OSError:
+                        pass
 
     def wait(self, timeout: float | None) -> bool:
-        """Block until woken or ``timeout`` seconds pass; True when woken."""
+        """Block until woken or ``timeout`` seconds pass (None: forever); True when woken."""
         if self._flag:
             return True
+        poller = self._poller
+        if poller is None:
+            if self._rfd < 0:
+                return False  # closed: nothing will ever wake it
+            poller = self._poller = select.poll()
+            poller.register(self._rfd, select.POLLIN)
         try:
-            ready = self._poller.poll(-1 if timeout is None else max(0, int(timeout * 1000)))
+            ready = poller.poll(-1 if timeout is None else max(0, int(timeout * 1000)))
         except OSError:
             return self._flag
         return bool(ready) or self._flag
@@ -86,16 +122,26 @@ class Waker:
         return self._flag
 
     def fileno(self) -> int:
-        """The eventfd, readable while woken."""
-        return self._fd
+        """The descriptor that is readable while woken (-1 once closed)."""
+        return self._rfd
+
+    @property
+    def closed(self) -> bool:
+        return self._rfd < 0
 
     def close(self) -> None:
-        fd, self._fd = self._fd, -1
-        if fd >= 0:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        with self._lock:
+            rfd, wfd = self._rfd, self._wfd
+            self._rfd = self._wfd = -1
+            self._flag = False
+            self._callbacks = ()
+            self._poller = None
+        for fd in {rfd, wfd}:
+            if fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
 
     def __del__(self) -> None:
         self.close()

@@ -10,8 +10,6 @@ from .constants import Errno, PollEvent
 from .error import ContextTerminated, ZMQError
 from .socket import Socket
 
-_SLICE = 0.25
-
 
 def _fileno(obj: Any) -> int:
     if isinstance(obj, int):
@@ -78,17 +76,17 @@ class Poller:
             ready, fds = self._check()
             if ready:
                 return ready
+            wait_ms = -1.0
             if deadline is not None:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                wait_ms = (deadline - time.monotonic()) * 1000.0
+                if wait_ms <= 0:
                     return []
-                wait = min(remaining, _SLICE)
-            else:
-                wait = _SLICE
+            # Every registered socket's waker was cleared by _check, so its descriptor turns
+            # readable on the next change (and close()/term() wake it too): no time slices.
             poller = _select.poll()
             for fd, mask in fds:
                 poller.register(fd, mask)
-            poller.poll(wait * 1000.0)
+            poller.poll(wait_ms)
 
     def _check(self) -> tuple[list[tuple[Any, int]], list[tuple[int, int]]]:
         ready: list[tuple[Any, int]] = []
@@ -96,11 +94,13 @@ class Poller:
         raw: list[tuple[Any, int, int]] = []
         for obj, flags in self.sockets:
             if isinstance(obj, Socket):
+                # Clear first, then look: a close() or term() that races with this check has
+                # either been seen below or left the waker set (so the wait returns at once).
+                obj._waker.clear()
                 if obj.context._terminated:
                     raise ContextTerminated(Errno.ETERM, "poll: context was terminated")
                 if obj.closed:
                     raise ZMQError(Errno.ENOTSOCK, "poll: a registered socket is closed")
-                obj._waker.clear()
                 events = obj._events() & flags
                 if events:
                     ready.append((obj, events))

@@ -54,7 +54,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _ATTACH, _HICCUP, _DETACH = 0, 1, 2
-_WAIT_SLICE = 0.25
 # Plain ints for the hot paths (IntFlag arithmetic builds enum members).
 _DONTWAIT = int(Flag.DONTWAIT)
 _SNDMORE = int(Flag.SNDMORE)
@@ -321,19 +320,19 @@ class Socket:
         waker = self._waker
         context = self.context
         # Wait, then clear the waker and try again: a wake-up that comes after a failed
-        # attempt leaves the waker set, so the next wait returns at once (none is lost).
+        # attempt leaves the waker set, so the next wait returns at once (none is lost). Every
+        # change that can end the wait wakes the waker (a message in, room out, a peer
+        # attached, close(), term()), so the wait needs no time slices.
         while True:
             if context._terminated:
                 raise ContextTerminated(Errno.ETERM, f"{what}: context was terminated")
             if self._closed:
                 raise ZMQError(Errno.ENOTSOCK, f"{what}: socket was closed")
-            if deadline is None:
-                wait = _WAIT_SLICE
-            else:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
+            wait: float | None = None
+            if deadline is not None:
+                wait = deadline - time.monotonic()
+                if wait <= 0:
                     raise Again(Errno.EAGAIN, "Resource temporarily unavailable")
-                wait = min(remaining, _WAIT_SLICE)
             if not (reading and self._wait_reading_directly(wait)):
                 waker.wait(wait)
             waker.clear()
@@ -341,7 +340,7 @@ class Socket:
             if result is not None:
                 return result
 
-    def _wait_reading_directly(self, wait: float) -> bool:
+    def _wait_reading_directly(self, wait: float | None) -> bool:
         """With exactly one connection, wait on it too and read it on this thread (see
         StreamEngine.borrow). False when that is not possible now."""
         engines = self._direct_engines
@@ -360,7 +359,7 @@ class Socket:
                 poll.register(self._waker.fileno(), _select.POLLIN)
                 poll.register(engine.fd, _select.POLLIN)
                 poller = self._direct_poller = (engine, poll)
-            for fd, _ in poller[1].poll(int(wait * 1000)):
+            for fd, _ in poller[1].poll(-1 if wait is None else int(wait * 1000)):
                 if fd == engine.fd:
                     engine.read_direct()
         finally:
