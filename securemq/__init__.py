@@ -66,7 +66,25 @@ def device(device_type: int, frontend: Socket, backend: Socket) -> None:
     proxy(frontend, backend)
 
 
+# pyzmq's other top-level names, from the API-level packages built on the names above.
+from . import backend, sugar  # noqa: E402
+from .backend import IPC_PATH_MAX_LEN, PYZMQ_DRAFT_API, zmq_errno, zmq_poll  # noqa: E402
+from .sugar import (  # noqa: E402
+    MessageTracker,
+    Stopwatch,
+    SyncContext,
+    SyncSocket,
+    __revision__,
+    pyzmq_version_info,
+)
+
+COPY_THRESHOLD = 65536
+DRAFT_API = PYZMQ_DRAFT_API
+
 __all__ = [
+    "COPY_THRESHOLD", "DRAFT_API", "IPC_PATH_MAX_LEN", "MessageTracker", "PYZMQ_DRAFT_API",
+    "Stopwatch", "SyncContext", "SyncSocket", "__revision__", "backend", "pyzmq_version_info",
+    "sugar", "zmq_errno", "zmq_poll",
     "FAILED_AUTH_BACKOFF",
     "Again", "Context", "ContextOption", "ContextTerminated", "DeviceType", "Errno", "Event",
     "Flag", "Frame", "Message", "MessageOption", "NotDone", "PollEvent", "Poller",

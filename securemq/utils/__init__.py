@@ -1,1 +1,1 @@
-"""pyzmq import-path aliases (zmq.utils.z85, zmq.utils.monitor)."""
+"""pyzmq's ``zmq.utils`` import paths: z85, monitor, jsonapi, strtypes, interop, win32."""

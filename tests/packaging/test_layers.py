@@ -34,6 +34,18 @@ AUTH_ALLOWED = frozenset(
     {"securemq", "securemq.z85", "securemq.constants", "securemq.error", "securemq.certs",
      "securemq.utils", "securemq.zmtp.zap", "securemq.safetext"}
 )
+# The pyzmq-compatibility modules built on top of the public API (eventloop, devices, log,
+# sugar/backend aliases, the zmq alias): they may use only the public modules below, and no
+# ``_private`` name of them.
+API_LEVEL = (
+    "securemq.eventloop", "securemq.devices", "securemq.log", "securemq.sugar",
+    "securemq.backend", "securemq.utils", "securemq.decorators", "securemq.compat",
+    "securemq.run", "securemq.curve_keygen", "securemq._zmq_alias",
+)
+API_PUBLIC = frozenset(
+    {"securemq", "securemq.asyncio", "securemq.proxy", "securemq.monitor", "securemq.poll",
+     "securemq.constants", "securemq.error", "securemq.z85", "securemq.frame"}
+)
 STDLIB = frozenset(sys.stdlib_module_names)
 
 
@@ -185,12 +197,28 @@ def rule_auth_public_only(imp: Import) -> str | None:
     return f"auth/ may use only the public surface of securemq, not {target}"
 
 
+def rule_api_level_public_only(imp: Import) -> str | None:
+    if not any(_within(imp.module, m) for m in API_LEVEL) or _top(imp.target) != "securemq":
+        return None
+    target = imp.target
+    if any(_within(target, m) for m in API_LEVEL):
+        return None
+    real = real_module(target)
+    if real not in API_PUBLIC:
+        return f"API-level modules may use only securemq's public modules, not {target}"
+    rest = target[len(real):].lstrip(".")
+    if rest.startswith("_") and not (rest.startswith("__") and rest.endswith("__")):
+        return f"API-level modules may not use private names, got {target}"
+    return None
+
+
 RULES: tuple[Rule, ...] = (
     rule_zmtp,
     rule_routing,
     rule_transports,
     rule_core_never_imports_auth,
     rule_auth_public_only,
+    rule_api_level_public_only,
 )
 
 
@@ -209,8 +237,8 @@ def violations(modules: list[tuple[str, bool, str]]) -> list[str]:
 def test_tree_has_the_layers() -> None:
     names = {name for name, _, _ in all_modules()}
     for layer in ("securemq.zmtp", "securemq.routing", "securemq.transports", "securemq.io",
-                  "securemq.auth"):
-        assert layer in names, f"layer package {layer} not found"
+                  "securemq.auth", *API_LEVEL):
+        assert any(_within(n, layer) for n in names), f"layer package {layer} not found"
     assert len(names) > 40
 
 
@@ -263,6 +291,14 @@ BAD_MODULES = [
     ("securemq.auth.bad", False, "from securemq.zmtp.connection import ZmtpConnection\n",
      "public surface"),
     ("securemq.auth.bad", False, "import securemq.pipe\n", "public surface"),
+    ("securemq.eventloop.bad", False, "from securemq.pipe import Waker\n", "public modules"),
+    ("securemq.devices.bad", False, "from ..io import reactor\n", "public modules"),
+    ("securemq.sugar.bad", False, "from securemq.socket import Socket\n", "public modules"),
+    ("securemq.log.bad", False, "from securemq.asyncio import _caller_loop\n",
+     "private names"),
+    ("securemq.compat", False, "from securemq import context\n", "public modules"),
+    ("securemq.eventloop.zmqstream", False, "from securemq.auth import thread\n",
+     "may import securemq.auth"),
 ]
 
 
@@ -282,6 +318,11 @@ GOOD_MODULES = [
     ("securemq.transports.good", False, "import socket\nfrom ..error import ZMQError\n"),
     ("securemq.auth.good", False, "from securemq import z85\nfrom securemq.constants import REP\n"
      "from securemq.certs import load\nfrom securemq.utils.z85 import encode\n"),
+    ("securemq.eventloop.good", False, "import securemq\nimport securemq.asyncio\n"
+     "from securemq import POLLIN, Context\nfrom securemq.utils import jsonapi\n"
+     "from ..proxy import proxy\nfrom .zmqstream import ZMQStream\n"),
+    ("securemq.devices.good", False, "from securemq.devices.basedevice import _Side\n"
+     "from securemq.constants import ROUTER\n"),
 ]
 
 
