@@ -1,10 +1,13 @@
 """The I/O thread of a Context.
 
-How this works: one daemon thread runs an epoll loop. Other threads never touch the
-epoll set or the objects it serves: they hand work over with ``call_soon`` (a deque of callables
-plus an eventfd that wakes the loop). Timers live in a heap and are only created and cancelled on
-the reactor thread. Handlers are plain callables registered per file object for read and/or
-write readiness.
+How this works: one daemon thread runs a ``selectors`` loop (epoll on Linux, kqueue on macOS,
+poll or select elsewhere; ``SECUREMQ_SELECTOR=select|poll|epoll|kqueue`` forces one, so the
+portable path is tested on Linux too). Other threads never touch the selector or the objects it
+serves: they hand work over with ``call_soon`` (a deque of callables plus a wake-up descriptor
+that wakes the loop). Registrations (``set_handlers``), timers (``call_later``) and deferred
+calls (``defer``) belong to the reactor thread alone. Handlers are plain callables registered
+per file object for read and/or write readiness; an error or hang-up counts as both.
+``stop()`` ends the thread and releases the selector and the wake-up descriptors at once.
 """
 
 from __future__ import annotations
@@ -13,16 +16,41 @@ import heapq
 import itertools
 import logging
 import os
-import select
+import selectors
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from .. import pipe
+from ..pipe import _wakeup_fds
+
 log = logging.getLogger("securemq.io")
 
 Callback = Callable[[], None]
+
+_READ = selectors.EVENT_READ
+_WRITE = selectors.EVENT_WRITE
+_SELECTORS: dict[str, str] = {
+    "select": "SelectSelector",
+    "poll": "PollSelector",
+    "epoll": "EpollSelector",
+    "kqueue": "KqueueSelector",
+    "devpoll": "DevpollSelector",
+}
+
+
+def make_selector() -> selectors.BaseSelector:
+    """The platform's best selector, or the one ``SECUREMQ_SELECTOR`` names."""
+    forced = os.environ.get("SECUREMQ_SELECTOR", "")
+    if forced:
+        kind = getattr(selectors, _SELECTORS.get(forced, ""), None)
+        if kind is None:
+            raise ValueError(f"SECUREMQ_SELECTOR={forced!r}: not available on this platform")
+        selector: selectors.BaseSelector = kind()
+        return selector
+    return selectors.DefaultSelector()
 
 
 def _nothing() -> None:
@@ -46,16 +74,19 @@ class Timer:
 
 class Reactor:
     def __init__(self, name: str = "securemq-io") -> None:
-        self._epoll = select.epoll()
-        self._wake_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        self._selector = make_selector()
+        self.selector_name = type(self._selector).__name__
+        self._wake_read, self._wake_write = _wakeup_fds(pipe.WAKER_KIND)
+        # Guards the wake-up descriptors against stop(): a late call_soon from another thread
+        # must never write into a descriptor that was closed (and perhaps reused).
+        self._wake_lock = threading.Lock()
         self._wake_pending = False
         self._calls: deque[Callback] = deque()
         self._timers: list[tuple[float, int, Timer]] = []
         self._seq = itertools.count()
-        self._handlers: dict[int, tuple[Any, Callback | None, Callback | None]] = {}
         self._deferred: dict[Callback, None] = {}
         self._stopping = False
-        self._epoll.register(self._wake_fd, select.EPOLLIN)
+        self._selector.register(self._wake_read, _READ, None)
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
         self.thread_id = self._thread.ident
@@ -65,10 +96,17 @@ class Reactor:
         self._calls.append(callback)
         if not self._wake_pending:
             self._wake_pending = True
-            try:
-                os.eventfd_write(self._wake_fd, 1)
-            except OSError:
-                pass
+            with self._wake_lock:
+                fd = self._wake_write
+                if fd < 0:
+                    return
+                try:
+                    if fd == self._wake_read:
+                        os.eventfd_write(fd, 1)
+                    else:
+                        os.write(fd, b"\x01")
+                except OSError:
+                    pass
 
     def in_reactor(self) -> bool:
         return threading.get_ident() == self.thread_id
@@ -96,6 +134,8 @@ class Reactor:
         return box.get("result")
 
     def stop(self) -> None:
+        """End the loop; from another thread, wait for it and release every descriptor."""
+
         def halt() -> None:
             self._stopping = True
 
@@ -103,6 +143,9 @@ class Reactor:
         if not self.in_reactor():
             self._thread.join(5)
 
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
 
     # -- reactor thread only ----------------------------------------------------------------
     def defer(self, callback: Callback) -> None:
@@ -126,32 +169,39 @@ class Reactor:
         self, fileobj: Any, on_read: Callback | None, on_write: Callback | None
     ) -> None:
         """(Re)register a file object; None for both unregisters it."""
-        fd = fileobj if isinstance(fileobj, int) else fileobj.fileno()
-        events = (select.EPOLLIN if on_read else 0) | (select.EPOLLOUT if on_write else 0)
-        known = fd in self._handlers
+        events = (_READ if on_read else 0) | (_WRITE if on_write else 0)
+        selector = self._selector
+        try:
+            key = selector.get_key(fileobj)
+        except (KeyError, ValueError):
+            key = None
         if not events:
-            if known:
-                del self._handlers[fd]
+            if key is not None:
                 try:
-                    self._epoll.unregister(fd)
+                    selector.unregister(fileobj)
                 except (KeyError, ValueError, OSError):
                     pass
             return
-        self._handlers[fd] = (fileobj, on_read, on_write)
-        if known:
-            self._epoll.modify(fd, events)
-        else:
-            self._epoll.register(fd, events)
+        handlers = (on_read, on_write)
+        if key is None:
+            selector.register(fileobj, events, handlers)
+        elif key.events != events or key.data != handlers:
+            # (Same interest, new callbacks: selectors makes no system call for that.)
+            selector.modify(fileobj, events, handlers)
 
     def _run(self) -> None:
-        poll = self._epoll.poll
-        handlers = self._handlers
+        try:
+            self._loop()
+        finally:
+            self._release()
+
+    def _loop(self) -> None:
+        select = self._selector.select
         calls = self._calls
-        wake_fd = self._wake_fd
-        not_out = ~select.EPOLLOUT
-        not_in = ~select.EPOLLIN
+        wake_read = self._wake_read
+        eventfd = wake_read == self._wake_write
         while not self._stopping:
-            timeout: float = -1
+            timeout: float | None = None
             if calls:
                 timeout = 0
             elif self._timers:
@@ -166,30 +216,32 @@ class Reactor:
                 if calls:
                     timeout = 0
             try:
-                ready = poll(timeout)
+                ready = select(timeout)
             except OSError:
                 ready = []
-            for fd, mask in ready:
-                if fd == wake_fd:
+            for key, mask in ready:
+                handlers = key.data
+                if handlers is None:
                     # Drain first, then re-arm: a call_soon that saw the flag still set is
-                    # already in the deque and is run below; any later one writes the fd.
+                    # already in the deque and is run below; any later one writes again.
                     try:
-                        os.eventfd_read(wake_fd)
+                        if eventfd:
+                            os.eventfd_read(wake_read)
+                        else:
+                            os.read(wake_read, 4096)
                     except OSError:
                         pass
                     self._wake_pending = False
                     continue
-                entry = handlers.get(fd)
-                if entry is None:
-                    continue
-                _, on_read, on_write = entry
+                on_read, on_write = handlers
                 try:
-                    # Errors and hang-ups count as both readable and writable (as selectors).
-                    if mask & not_in and on_write is not None:
+                    if mask & _WRITE and on_write is not None:
                         on_write()
-                        entry2 = handlers.get(fd)
-                        on_read = entry2[1] if entry2 is not None else None
-                    if mask & not_out and on_read is not None:
+                        if mask & _READ and on_read is not None:
+                            # The write handler may have unregistered or changed the reader.
+                            current = self._selector.get_map().get(key.fd)
+                            on_read = current.data[0] if current is not None else None
+                    if mask & _READ and on_read is not None:
                         on_read()
                 except Exception:
                     log.exception("securemq: I/O handler failed")
@@ -208,12 +260,23 @@ class Reactor:
                             timer.callback()
                         except Exception:
                             log.exception("securemq: timer failed")
-        self._epoll.close()
-        # The wake eventfd stays open until the reactor is collected: a late call_soon from
-        # another thread must never write into a reused descriptor.
 
-    def __del__(self) -> None:
+    def _release(self) -> None:
+        """The loop ended: close the selector and the wake-up descriptors; drop every timer and
+        queued call (they reference engines and sockets that are now gone)."""
         try:
-            os.close(self._wake_fd)
+            self._selector.close()
         except OSError:
             pass
+        with self._wake_lock:
+            fds = {self._wake_read, self._wake_write}
+            self._wake_read = self._wake_write = -1
+        for fd in fds:
+            if fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self._timers.clear()
+        self._calls.clear()
+        self._deferred.clear()
