@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import struct
 import threading
 import time
 import traceback
@@ -30,9 +29,10 @@ from typing import Any
 from securemq import z85
 from securemq.constants import POLLIN
 from securemq.safetext import printable, quoted
+from securemq.zmtp import zap
+from securemq.zmtp.zap import ZAP_VERSION
 
 from .policies import (
-    ZAP_VERSION,
     Decision,
     MalformedZapRequest,
     Policy,
@@ -43,7 +43,6 @@ from .policies import (
 __all__ = ["AuditRecord", "ZapHandler", "decide", "encode_metadata", "reply_frames"]
 
 AUDIT_LOGGER = "securemq.auth"
-_NAME_CHARS = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.+")
 _FALLBACK_REPLY = [ZAP_VERSION, b"", b"400", b"Malformed request", b"", b""]
 
 
@@ -63,30 +62,27 @@ class AuditRecord:
 
 
 def encode_metadata(metadata: Mapping[str, bytes | str], encoding: str = "utf-8") -> bytes:
-    """ZAP metadata in ZMTP property form: name-length(1) name value-length(4 BE) value."""
-    out = bytearray()
-    for name, value in metadata.items():
-        raw = name.encode("ascii", "replace")
-        if not 0 < len(raw) < 256 or not set(raw) <= _NAME_CHARS:
-            raise ValueError(f"ZAP reply: invalid metadata property name {name!r}")
-        data = value.encode(encoding) if isinstance(value, str) else bytes(value)
-        out += bytes((len(raw),)) + raw + struct.pack(">I", len(data)) + data
-    return bytes(out)
+    """ZAP metadata in ZMTP property form (str values are encoded with ``encoding``)."""
+    return zap.encode_metadata(_as_bytes_values(metadata, encoding))
+
+
+def _as_bytes_values(metadata: Mapping[str, bytes | str], encoding: str) -> dict[str, bytes]:
+    return {
+        name: value.encode(encoding) if isinstance(value, str) else bytes(value)
+        for name, value in metadata.items()
+    }
 
 
 def reply_frames(request_id: bytes, decision: Decision, encoding: str = "utf-8") -> list[bytes]:
     """The six frames a REP socket sends back (the delimiter is added by REP)."""
     allowed = decision.status == 200
-    user_id = (decision.user_id or "") if allowed else ""
-    metadata = encode_metadata(decision.metadata, encoding) if allowed else b""
-    return [
-        ZAP_VERSION,
-        request_id,
-        str(decision.status).encode("ascii"),
-        decision.text.encode(encoding, "replace"),
-        user_id.encode(encoding, "replace"),
-        metadata,
-    ]
+    return zap.encode_reply(
+        request_id=request_id,
+        status_code=str(decision.status).encode("ascii"),
+        status_text=decision.text.encode(encoding, "replace"),
+        user_id=((decision.user_id or "") if allowed else "").encode(encoding, "replace"),
+        metadata=_as_bytes_values(decision.metadata, encoding) if allowed else None,
+    )
 
 
 def _default_curve_user_id(key: bytes) -> str:

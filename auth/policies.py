@@ -29,6 +29,8 @@ from typing import Any, Protocol, TypeAlias, runtime_checkable
 
 from securemq import z85
 from securemq.safetext import printable, quoted
+from securemq.zmtp import zap
+from securemq.zmtp.zap import ZAP_VERSION, MalformedZapRequest
 
 from .certs import read_certificate
 
@@ -49,16 +51,7 @@ __all__ = [
     "domain_key",
 ]
 
-ZAP_VERSION = b"1.0"
 _STATUSES = (200, 300, 400, 500)
-
-
-class MalformedZapRequest(ValueError):
-    """A ZAP request that breaks RFC 27; ``request_id`` is set when a reply is still possible."""
-
-    def __init__(self, message: str, request_id: bytes | None = None) -> None:
-        super().__init__(message)
-        self.request_id = request_id
 
 
 def domain_key(domain: str) -> str:
@@ -85,27 +78,15 @@ class ZapRequest:
     @classmethod
     def from_frames(cls, frames: Sequence[bytes], encoding: str = "utf-8") -> ZapRequest:
         """Parse the frames a REP socket receives (no delimiter); raise MalformedZapRequest."""
-        parts = [bytes(frame) for frame in frames]
-        if len(parts) < 6:
-            request_id = parts[1] if len(parts) >= 2 else None
-            raise MalformedZapRequest(
-                f"ZAP request: {len(parts)} frames, at least 6 expected", request_id
-            )
-        version, request_id, domain, address, routing_id, mechanism = parts[:6]
-        if version != ZAP_VERSION:
-            raise MalformedZapRequest(f"ZAP request: bad version {version[:16]!r}", request_id)
-        try:
-            mech = mechanism.decode("ascii")
-        except UnicodeDecodeError:
-            raise MalformedZapRequest("ZAP request: mechanism is not ASCII", request_id) from None
+        raw = zap.decode_request(frames)
         return cls(
-            domain=domain.decode(encoding, "replace"),
-            address=address.decode(encoding, "replace"),
-            routing_id=routing_id,
-            mechanism=mech,
-            credentials=tuple(parts[6:]),
-            request_id=request_id,
-            version=version,
+            domain=raw.domain.decode(encoding, "replace"),
+            address=raw.address.decode(encoding, "replace"),
+            routing_id=raw.routing_id,
+            mechanism=raw.mechanism.decode("ascii"),
+            credentials=tuple(raw.credentials),
+            request_id=raw.request_id,
+            version=raw.version,
             encoding=encoding,
         )
 

@@ -22,14 +22,14 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from ..constants import Event, ProtocolError, SocketType
+from ..constants import Event, SocketType
 from ..pipe import Message, Peer, Pipe
 from ..zmtp import events as ev
 from ..zmtp.connection import FRAME_SIZE_CAP, ZmtpConnection
-from ..zmtp.errors import NoDetailFailure, PeerClosed, ProtocolViolation, ZmtpError
+from ..zmtp.errors import NoDetailFailure, PeerClosed, ZmtpError
 from ..zmtp.mechanisms.base import Mechanism
 from ..zmtp.metadata import message_properties
-from ..zmtp.zap import decode_reply
+from ..zmtp.zap import decode_reply_message, encode_request
 
 if TYPE_CHECKING:
     from .reactor import Reactor, Timer
@@ -440,17 +440,14 @@ class StreamEngine:
 
         replies.reader_wake = wake
         self._zap_peer = engine_side
-        request = [
-            b"",
-            b"1.0",
-            b"1",
-            self._zap_domain,
-            self.peer_address.encode(),
-            self._routing_id,
-            event.mechanism,
-            *event.credentials,
-        ]
-        requests.force_write(request)
+        request = encode_request(
+            domain=self._zap_domain,
+            address=self.peer_address.encode(),
+            routing_id=self._routing_id,
+            mechanism=event.mechanism,
+            credentials=event.credentials,
+        )
+        requests.force_write([b"", *request])  # (as a REQ socket would: delimiter first)
         if not self.owner._zap_handler_attach(handler_side):
             self._zap_peer = None
             self._handle(
@@ -478,14 +475,8 @@ class StreamEngine:
                 )
             return
         self._zap_finished()
-        if not msg or msg[0] != b"":
-            error: ZmtpError = ProtocolViolation(
-                "ZAP: reply has no empty delimiter frame", ProtocolError.ZAP_MALFORMED_REPLY
-            )
-            self._handle(self.conn.zap_failed(error))
-            return
         try:
-            reply = decode_reply(msg[1:], b"1")
+            reply = decode_reply_message(msg)
         except ZmtpError as exc:
             self._handle(self.conn.zap_failed(exc))
             return

@@ -6,7 +6,9 @@ when it sends a request and strips (and checks) it when a reply arrives. So a re
 ``[b"1.0", request_id, status_code, status_text, user_id, metadata]`` (exactly 6 frames).
 
 ``decode_reply`` raises ``ProtocolViolation`` with libzmq's ZAP_* codes; ``decode_request`` (for
-handler-side tools) raises ``ValueError``. ``failure_for_status`` turns a non-200 reply into the
+handlers) raises ``MalformedZapRequest``, a ``ValueError``. This is the one ZAP codec: the engine
+(``io/``) sends requests and reads replies with it, the handler in ``securemq.auth`` reads requests
+and writes replies with it. ``failure_for_status`` turns a non-200 reply into the
 ``AuthenticationFailure`` a server mechanism raises; ``failure_for_error_command`` turns an ERROR
 command received by a client into the failure libzmq reports for it.
 """
@@ -22,6 +24,12 @@ from ..safetext import quoted
 from .errors import AuthenticationFailure, ProtocolViolation, ZmtpError
 from .mechanisms.base import ZapReplyData
 from .metadata import decode_metadata, encode_metadata
+
+__all__ = [
+    "DEFAULT_REQUEST_ID", "STATUS_CODES", "ZAP_VERSION", "MalformedZapRequest", "ZapRequest",
+    "decode_reply", "decode_reply_message", "decode_request", "encode_metadata", "encode_reply",
+    "encode_request", "failure_for_error_command", "failure_for_status",
+]
 
 ZAP_VERSION = b"1.0"
 # libzmq always uses this request id (src/zap_client.cpp).
@@ -77,15 +85,29 @@ def encode_request(
     ]
 
 
+class MalformedZapRequest(ValueError):
+    """A ZAP request that breaks RFC 27; ``request_id`` is set when a reply is still possible."""
+
+    def __init__(self, message: str, request_id: bytes | None = None) -> None:
+        super().__init__(message)
+        self.request_id = request_id
+
+
 def decode_request(frames: Sequence[bytes]) -> ZapRequest:
-    """Parse request frames (after the delimiter); malformed input -> ValueError."""
-    if len(frames) < _REQUEST_MIN_FRAMES:
-        raise ValueError(f"ZAP request: expected at least 6 frames, got {len(frames)}")
-    version, request_id, domain, address, routing_id, mechanism, *credentials = (
-        bytes(f) for f in frames
-    )
+    """Parse request frames (after the delimiter); malformed input -> MalformedZapRequest
+    (a ValueError), carrying the request id when the frames got that far."""
+    parts = [bytes(frame) for frame in frames]
+    if len(parts) < _REQUEST_MIN_FRAMES:
+        request_id = parts[1] if len(parts) >= 2 else None
+        raise MalformedZapRequest(
+            f"ZAP request: {len(parts)} frames, at least {_REQUEST_MIN_FRAMES} expected",
+            request_id,
+        )
+    version, request_id, domain, address, routing_id, mechanism, *credentials = parts
     if version != ZAP_VERSION:
-        raise ValueError(f"ZAP request: unsupported version {version!r}")
+        raise MalformedZapRequest(f"ZAP request: bad version {quoted(version, 16)}", request_id)
+    if not mechanism.isascii():
+        raise MalformedZapRequest("ZAP request: mechanism is not ASCII", request_id)
     return ZapRequest(version, request_id, domain, address, routing_id, mechanism, credentials)
 
 
@@ -97,7 +119,8 @@ def encode_reply(
     user_id: bytes = b"",
     metadata: Mapping[str, bytes] | None = None,
 ) -> list[bytes]:
-    """The reply frames after the empty delimiter (for handlers)."""
+    """The reply frames after the empty delimiter (for handlers); metadata names must be valid
+    ZMTP property names (ValueError otherwise)."""
     if bytes(status_code) not in STATUS_CODES:
         raise ValueError(f"ZAP reply: status code must be 200/300/400/500, got {status_code!r}")
     return [
@@ -108,6 +131,18 @@ def encode_reply(
         bytes(user_id),
         encode_metadata(metadata or {}),
     ]
+
+
+def decode_reply_message(
+    message: Sequence[bytes], request_id: bytes = DEFAULT_REQUEST_ID
+) -> ZapReplyData:
+    """``decode_reply`` for a whole message as a REQ-like client receives it: the empty
+    delimiter frame first (checked here), then the six reply frames."""
+    if not message or bytes(message[0]) != b"":
+        raise ProtocolViolation(
+            "ZAP: reply has no empty delimiter frame", ProtocolError.ZAP_MALFORMED_REPLY
+        )
+    return decode_reply(message[1:], request_id)
 
 
 def decode_reply(frames: Sequence[bytes], request_id: bytes = DEFAULT_REQUEST_ID) -> ZapReplyData:
