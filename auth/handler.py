@@ -29,8 +29,8 @@ from typing import Any
 from securemq import z85
 from securemq.constants import POLLIN
 from securemq.safetext import printable, quoted
-from securemq.zmtp import zap
-from securemq.zmtp.zap import ZAP_VERSION
+from securemq.zmtp.zap import ZAP_VERSION, encode_reply
+from securemq.zmtp.zap import encode_metadata as encode_properties
 
 from .policies import (
     Decision,
@@ -63,7 +63,7 @@ class AuditRecord:
 
 def encode_metadata(metadata: Mapping[str, bytes | str], encoding: str = "utf-8") -> bytes:
     """ZAP metadata in ZMTP property form (str values are encoded with ``encoding``)."""
-    return zap.encode_metadata(_as_bytes_values(metadata, encoding))
+    return encode_properties(_as_bytes_values(metadata, encoding))
 
 
 def _as_bytes_values(metadata: Mapping[str, bytes | str], encoding: str) -> dict[str, bytes]:
@@ -76,7 +76,7 @@ def _as_bytes_values(metadata: Mapping[str, bytes | str], encoding: str) -> dict
 def reply_frames(request_id: bytes, decision: Decision, encoding: str = "utf-8") -> list[bytes]:
     """The six frames a REP socket sends back (the delimiter is added by REP)."""
     allowed = decision.status == 200
-    return zap.encode_reply(
+    return encode_reply(
         request_id=request_id,
         status_code=str(decision.status).encode("ascii"),
         status_text=decision.text.encode(encoding, "replace"),

@@ -29,8 +29,7 @@ from typing import Any, Protocol, TypeAlias, runtime_checkable
 
 from securemq import z85
 from securemq.safetext import printable, quoted
-from securemq.zmtp import zap
-from securemq.zmtp.zap import ZAP_VERSION, MalformedZapRequest
+from securemq.zmtp.zap import ZAP_VERSION, MalformedZapRequest, decode_request
 
 from .certs import read_certificate
 
@@ -78,7 +77,7 @@ class ZapRequest:
     @classmethod
     def from_frames(cls, frames: Sequence[bytes], encoding: str = "utf-8") -> ZapRequest:
         """Parse the frames a REP socket receives (no delimiter); raise MalformedZapRequest."""
-        raw = zap.decode_request(frames)
+        raw = decode_request(frames)
         return cls(
             domain=raw.domain.decode(encoding, "replace"),
             address=raw.address.decode(encoding, "replace"),

@@ -19,6 +19,18 @@ class SocketType(IntEnum):
     XPUB = 9
     XSUB = 10
     STREAM = 11
+    # -- DRAFT socket types (libzmq 4.3.5 include/zmq.h and src/zmq_draft.h, ZMQ_BUILD_DRAFT_API).
+    # Thread-safe, single-part types; RADIO/DISH/DGRAM also run over udp://.
+    SERVER = 12
+    CLIENT = 13
+    RADIO = 14
+    DISH = 15
+    GATHER = 16
+    SCATTER = 17
+    DGRAM = 18
+    PEER = 19
+    CHANNEL = 20
+    # -- end of the DRAFT socket types.
 
 
 class SocketOption(IntEnum):
@@ -380,3 +392,16 @@ PROTOCOL_ERROR_ZAP_BAD_REQUEST_ID = ProtocolError.ZAP_BAD_REQUEST_ID
 PROTOCOL_ERROR_ZAP_BAD_VERSION = ProtocolError.ZAP_BAD_VERSION
 PROTOCOL_ERROR_ZAP_INVALID_STATUS_CODE = ProtocolError.ZAP_INVALID_STATUS_CODE
 PROTOCOL_ERROR_ZAP_INVALID_METADATA = ProtocolError.ZAP_INVALID_METADATA
+
+
+# -- DRAFT socket types: module-level aliases (libzmq numbering, include/zmq.h draft section).
+SERVER = SocketType.SERVER
+CLIENT = SocketType.CLIENT
+RADIO = SocketType.RADIO
+DISH = SocketType.DISH
+GATHER = SocketType.GATHER
+SCATTER = SocketType.SCATTER
+DGRAM = SocketType.DGRAM
+PEER = SocketType.PEER
+CHANNEL = SocketType.CHANNEL
+# -- end of the DRAFT block.

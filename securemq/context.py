@@ -12,7 +12,7 @@ from .error import ZMQError
 from .io.reactor import Reactor
 from .pipe import Peer, Pipe
 from .socket import _ATTACH, Socket
-from .zmtp.compat import SOCKET_TYPE_NAMES
+from .socket_types import SOCKET_TYPE_NAMES
 
 T = TypeVar("T")
 _ZAP_NAME = ZAP_ENDPOINT.removeprefix("inproc://")

@@ -11,6 +11,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
+from . import socket_types
 from .constants import FAILED_AUTH_BACKOFF, Errno, SocketOption, SocketType
 from .error import ZMQError
 from .z85 import decode as z85_decode
@@ -190,8 +191,7 @@ class SocketOptions:
             setattr(self, spec.attr, default)
         self.mechanism = 0
         self.as_server = False
-        if socket_type in (SocketType.SUB, SocketType.XSUB):
-            self.linger = 0  # libzmq's default for subscribers
+        self.linger = socket_types.info(socket_type).default_linger
 
     def snapshot(self) -> SocketOptions:
         return copy.copy(self)

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import routing
+from . import routing, socket_types
 from .constants import (
     FAILED_AUTH_BACKOFF,
     Errno,
@@ -59,7 +59,6 @@ _DONTWAIT = int(Flag.DONTWAIT)
 _SNDMORE = int(Flag.SNDMORE)
 _SEND_TYPES = (bytes, bytearray, memoryview)
 
-_PERSISTENT_CONNECT_EXCLUDED = frozenset({SocketType.ROUTER})
 _HANDSHAKE_FAILURES = frozenset({
     Event.HANDSHAKE_FAILED_AUTH, Event.HANDSHAKE_FAILED_PROTOCOL, Event.HANDSHAKE_FAILED_NO_DETAIL,
 })
@@ -206,7 +205,7 @@ class Socket:
             topic = value.encode() if isinstance(value, str) else value
             if not isinstance(topic, bytes | bytearray | memoryview):
                 raise TypeError(f"setsockopt({option_name(code)}): expected bytes")
-            if self._type not in (SocketType.SUB, SocketType.XSUB):
+            if not socket_types.info(self._type).subscriber:
                 raise ZMQError(
                     Errno.EINVAL,
                     f"setsockopt({option_name(code)}): only SUB and XSUB sockets subscribe",
@@ -625,7 +624,7 @@ class Socket:
         else:
             opts = self._opts.snapshot()
             peer: Peer | None = None
-            if not opts.immediate and self._type not in _PERSISTENT_CONNECT_EXCLUDED:
+            if not opts.immediate and socket_types.info(self._type).pipe_at_connect:
                 peer = self._new_peer(endpoint=str(ep))
                 self._post(_ATTACH, peer)
             self.context._reactor_call(lambda: self._connect_stream(ep, opts, peer))

@@ -22,7 +22,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from ..constants import Event, SocketType
+from .. import socket_types
+from ..constants import Event
 from ..pipe import Message, Peer, Pipe
 from ..zmtp import events as ev
 from ..zmtp.connection import FRAME_SIZE_CAP, ZmtpConnection
@@ -57,7 +58,6 @@ def _memory_size() -> int:
 
 MEMORY_SIZE = _memory_size()
 
-_FAN_OUT_TYPES = frozenset({int(SocketType.PUB), int(SocketType.XPUB)})
 
 _F = TypeVar("_F", bound=Callable[..., None])
 
@@ -127,7 +127,7 @@ class StreamEngine:
         self._lock = threading.RLock()
         # Off for fan-out sockets (PUB, XPUB): one send wakes every connection, and writing
         # to each on the sending thread would cost a system call per connection per message.
-        self.direct_writes = socket_type not in _FAN_OUT_TYPES
+        self.direct_writes = not socket_types.info(socket_type).fan_out
         self._last_direct = 0.0
         self._reads = 0
         self._reads_seen = 0

@@ -188,6 +188,12 @@ class Reactor:
         elif key.events != events or key.data != handlers:
             # (Same interest, new callbacks: selectors makes no system call for that.)
             selector.modify(fileobj, events, handlers)
+        else:
+            return
+        if threading.get_ident() != self.thread_id:
+            # (Transitional: only the engine's fast paths still register from another thread.)
+            # A select()/poll() loop blocked now does not see a new interest until it wakes.
+            self.call_soon(_nothing)
 
     def _run(self) -> None:
         try:

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from ..constants import SocketType
 from ..options import SocketOptions
-from ..zmtp.compat import SOCKET_TYPE_NAMES
+from ..zmtp.connection import ZmtpConnection
 from ..zmtp.mechanisms.base import Mechanism, ZapSettings
-
-_ANNOUNCES_IDENTITY = frozenset({SocketType.REQ, SocketType.DEALER, SocketType.ROUTER})
 
 
 def local_properties(options: SocketOptions) -> dict[str, bytes]:
-    props = {"Socket-Type": SOCKET_TYPE_NAMES[options.socket_type]}
-    if options.socket_type in _ANNOUNCES_IDENTITY:
-        props["Identity"] = options.routing_id
-    return props
+    return ZmtpConnection.local_properties(options.socket_type, options.routing_id)
 
 
 def make_mechanism(options: SocketOptions, zap: ZapSettings) -> Mechanism:

@@ -85,10 +85,21 @@ class XPub(Routing):
                 self._pending.append(([bytes([CANCEL]) + topic], peer))
 
     # -- subscriptions from peers ------------------------------------------------------------
-    def _drain(self) -> None:
+    def _drain(self) -> bool:
+        """Process what the peers sent (subscriptions, user messages); True if anything was."""
+        drained = False
         for peer in self._peers:
             if peer.inbound.readable():
                 self._drain_one(peer)
+                drained = True
+        return drained
+
+    def _drain_until_pending(self) -> None:
+        # A pass may report nothing (a cancel of a topic another peer still holds) while more
+        # arrived meanwhile: go on until something is pending or every pipe is empty, or that
+        # message would wait for a wake-up that never comes (pipes wake on empty -> non-empty).
+        while not self._pending and self._drain():
+            pass
 
     def _drain_one(self, peer: Peer) -> None:
         inbound = peer.inbound
@@ -149,7 +160,7 @@ class XPub(Routing):
         return True
 
     def recv(self) -> tuple[Message, Peer] | None:
-        self._drain()
+        self._drain_until_pending()
         if self._pending:
             return self._pending.popleft()
         return None
@@ -158,7 +169,7 @@ class XPub(Routing):
         return True
 
     def can_recv(self) -> bool:
-        self._drain()
+        self._drain_until_pending()
         return bool(self._pending)
 
 

@@ -24,10 +24,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from enum import StrEnum
 
-from ..constants import ProtocolError, SocketType
+from .. import socket_types
+from ..constants import ProtocolError
 from ..safetext import quoted
 from .commands import command_name, decode_command, encode_command
-from .compat import SOCKET_TYPE_NAMES
 from .errors import (
     AuthenticationFailure,
     PeerClosed,
@@ -72,8 +72,6 @@ PING_CONTEXT_MAX = 16
 SIGNATURE_SIZE = 10
 GREETING_SIZE = 64
 
-_IDENTITY_TYPES = frozenset({SocketType.REQ, SocketType.DEALER, SocketType.ROUTER})
-_SUBSCRIBER_TYPES = frozenset({SocketType.SUB, SocketType.XSUB})
 
 
 class ConnectionState(StrEnum):
@@ -195,11 +193,11 @@ class ZmtpConnection:
     def local_properties(socket_type: int, routing_id: bytes) -> dict[str, bytes]:
         """Our READY metadata: Socket-Type always; Identity for REQ, DEALER, ROUTER (as libzmq)."""
         try:
-            name = SOCKET_TYPE_NAMES[socket_type]
+            facts = socket_types.info(socket_type)
         except KeyError:
             raise UsageError(f"ZMTP: unknown socket type {socket_type}") from None
-        properties = {"Socket-Type": name}
-        if socket_type in _IDENTITY_TYPES:
+        properties = {"Socket-Type": facts.name}
+        if facts.announces_identity:
             properties["Identity"] = bytes(routing_id)
         return properties
 
@@ -383,7 +381,7 @@ class ZmtpConnection:
                 decoder.max_frame_size = cap
                 decoder.limit_name = "what this machine can hold"
             self._subscription_commands = (
-                self.socket_type in _SUBSCRIBER_TYPES and self.peer_version >= (3, 1)
+                socket_types.info(self.socket_type).subscriber and self.peer_version >= (3, 1)
             )
             self._events.append(
                 HandshakeComplete(

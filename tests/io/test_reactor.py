@@ -26,10 +26,6 @@ KINDS = [name for name, cls in reactor_module._SELECTORS.items() if hasattr(sele
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def open_fds() -> int:
-    return len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else -1
-
-
 @pytest.fixture(params=KINDS)
 def reactor(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Reactor:
     monkeypatch.setenv("SECUREMQ_SELECTOR", str(request.param))
@@ -81,15 +77,31 @@ def test_cancelled_timer_never_fires(reactor: Reactor) -> None:
     assert fired == []
 
 
-@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc/self/fd")
+def _identity(fd: int) -> tuple[int, int] | None:
+    try:
+        st = os.fstat(fd)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
 def test_stop_releases_every_descriptor() -> None:
-    before = open_fds()
     reactors = [Reactor() for _ in range(20)]
-    assert open_fds() > before
+    owned = {
+        fd: _identity(fd)
+        for r in reactors
+        for fd in (r._selector.fileno() if hasattr(r._selector, "fileno") else -1,
+                   r._wake_read, r._wake_write)
+        if fd >= 0
+    }
+    assert all(identity is not None for identity in owned.values())
     for r in reactors:
         r.stop()
     assert not any(r.running for r in reactors)
-    assert open_fds() == before
+    # Each descriptor a reactor held is closed now (or its number already reused for
+    # another file by some other thread: then it is not the same file).
+    for fd, identity in owned.items():
+        assert _identity(fd) != identity, f"descriptor {fd} still open after stop()"
     for r in reactors:
         r.call_soon(lambda: None)  # a late hand-off after stop is harmless
 

@@ -22,13 +22,15 @@ AUTH = ROOT / "auth"
 # Leaves every layer may use (DESIGN.md: constants, error, options, z85, frame).
 LEAVES = frozenset(
     {"securemq.constants", "securemq.error", "securemq.options", "securemq.z85", "securemq.frame",
-     "securemq.safetext"}
+     "securemq.safetext", "securemq.socket_types"}
 )
 # Stdlib modules the sans-IO layer must not touch: no sockets, threads, selectors or clocks.
 ZMTP_FORBIDDEN_STDLIB = frozenset(
     {"socket", "threading", "selectors", "time", "select", "asyncio", "ssl", "_thread",
      "multiprocessing", "concurrent", "socketserver"}
 )
+# Third-party libraries zmtp/ may use: sans-IO themselves (PyNaCl; wsproto for ZWS, zmtp/zws.py).
+ZMTP_THIRD_PARTY = frozenset({"nacl", "wsproto"})
 # What auth/ (securemq.auth) may import from securemq: the public surface only.
 AUTH_ALLOWED = frozenset(
     {"securemq", "securemq.z85", "securemq.constants", "securemq.error", "securemq.certs",
@@ -138,13 +140,13 @@ def rule_zmtp(imp: Import) -> str | None:
         if any(_within(target, leaf) for leaf in LEAVES):
             return None
         return f"zmtp/ (sans-IO) may import only leaves and securemq.zmtp.*, not {target}"
-    if _top(target) == "nacl":
+    if _top(target) in ZMTP_THIRD_PARTY:
         return None
     if _top(target) in ZMTP_FORBIDDEN_STDLIB:
         return f"zmtp/ (sans-IO) must not import {target} (no sockets, threads or clocks)"
     if _top(target) in STDLIB or target == "__future__":
         return None
-    return f"zmtp/ may import only stdlib, nacl and leaves, not {target}"
+    return f"zmtp/ may import only stdlib, nacl, wsproto and leaves, not {target}"
 
 
 def rule_routing(imp: Import) -> str | None:
@@ -277,6 +279,7 @@ BAD_MODULES = [
     ("securemq.zmtp.mechanisms.bad", False, "from ...socket import Socket\n",
      "not securemq.socket"),
     ("securemq.zmtp.bad", False, "import requests\n", "not requests"),
+    ("securemq.zmtp.bad", False, "import h11\n", "not h11"),
     ("securemq.routing.bad", False, "from ..io.engine import StreamEngine\n",
      "routing/ may import only"),
     ("securemq.routing.bad", False, "from securemq.context import Context\n",
@@ -314,6 +317,8 @@ GOOD_MODULES = [
     ("securemq.zmtp.good", False, "import struct\nfrom ..constants import ProtocolError\n"
      "from .errors import ProtocolViolation\nfrom nacl.bindings import crypto_box\n"),
     ("securemq.zmtp.mechanisms.good", False, "from ... import z85\nfrom ..zap import x\n"),
+    ("securemq.zmtp.zws_good", False, "from wsproto import WSConnection\n"
+     "from wsproto.events import BytesMessage\nimport ipaddress\n"),
     ("securemq.routing.good", False, "from ..pipe import Peer\nfrom .fq import FairQueue\n"),
     ("securemq.transports.good", False, "import socket\nfrom ..error import ZMQError\n"),
     ("securemq.auth.good", False, "from securemq import z85\nfrom securemq.constants import REP\n"

@@ -8,7 +8,7 @@ import pytest
 
 from securemq.constants import Errno
 from securemq.error import ZMQError
-from securemq.pipe import Peer
+from securemq.pipe import Peer, Pipe
 from securemq.routing import Pub, Sub, XPub, XSub
 from securemq.routing.base import RoutingOptions
 
@@ -465,3 +465,39 @@ def test_sub_batch_follows_invert_matching_set_later(
     s.options_changed()
     assert not s.ready_batch()  # what the socket would pop directly
     assert s.recv() is None  # with INVERT_MATCHING, the empty topic matches nothing
+
+
+class _RacingPipe(Pipe):
+    """A pipe whose writer (another thread, in real life) appends ``late`` just as the reader
+    takes ``trigger``: the queue was not empty then, so that writer wakes nobody."""
+
+    def __init__(self, trigger: list[bytes], late: list[bytes]) -> None:
+        super().__init__(0)
+        self.trigger = trigger
+        self.late: list[bytes] | None = late
+
+    def read(self) -> list[bytes] | None:
+        if self.late is not None and self._queue and self._queue[0] == self.trigger:
+            late, self.late = self.late, None
+            self._queue.append(late)
+        return super().read()
+
+
+def test_xpub_recv_does_not_strand_a_message_behind_a_silent_cancel(
+    opts: RoutingOptions, make_peer: MakePeer
+) -> None:
+    """A cancel that reports nothing (another peer still holds the topic), with a subscription
+    arriving behind it mid-drain: recv must return that subscription now, because that message
+    brings no wake-up of its own (pipes wake their reader on empty -> non-empty only)."""
+    x = XPub(opts)
+    holder = make_peer()
+    racing = Peer(_RacingPipe(trigger=cancel(b"A"), late=sub(b"C")), Pipe(10))
+    x.attach(holder)
+    x.attach(racing)
+    holder.inbound.write(sub(b"A"))
+    racing.inbound.write(sub(b"A"))
+    assert notifications(x) == [sub(b"A")]
+    racing.inbound.write(cancel(b"A"))
+    item = x.recv()
+    assert item is not None and item[0] == sub(b"C")
+    assert x.recv() is None

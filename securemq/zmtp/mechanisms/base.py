@@ -122,7 +122,7 @@ def check_peer_properties(
     """
     from ...constants import ProtocolError
     from ...safetext import quoted
-    from ..compat import compatible
+    from ...socket_types import compatible
     from ..errors import ProtocolViolation
     from ..metadata import lookup
 
