@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import socket_types
-from .constants import FAILED_AUTH_BACKOFF, Errno, SocketOption, SocketType
+from .constants import FAILED_AUTH_BACKOFF, Errno, SecurityMechanism, SocketOption, SocketType
 from .error import ZMQError
 from .z85 import decode as z85_decode
 from .z85 import encode as z85_encode
@@ -179,7 +179,7 @@ class SocketOptions:
     curve_secretkey: bytes
     curve_serverkey: bytes
     # Which mechanism the last security option selected (libzmq: the last one set wins).
-    mechanism: int
+    mechanism: SecurityMechanism
     as_server: bool
 
     def __init__(self, socket_type: int) -> None:
@@ -189,7 +189,7 @@ class SocketOptions:
             if spec.kind == BOOL:
                 default = bool(default)
             setattr(self, spec.attr, default)
-        self.mechanism = 0
+        self.mechanism = SecurityMechanism.NULL
         self.as_server = False
         self.linger = socket_types.info(socket_type).default_linger
 
@@ -267,22 +267,25 @@ class SocketOptions:
         """libzmq's rule: the last security option set picks the mechanism and the role."""
         if code == _O.PLAIN_SERVER:
             self.as_server = self.plain_server
-            self.mechanism = 1 if self.plain_server else 0
+            self.mechanism = _PLAIN if self.plain_server else _NULL
         elif code in (_O.PLAIN_USERNAME, _O.PLAIN_PASSWORD):
             self.as_server = False
-            self.mechanism = 1
+            self.mechanism = _PLAIN
         elif code == _O.CURVE_SERVER:
             self.as_server = self.curve_server
-            self.mechanism = 2 if self.curve_server else 0
+            self.mechanism = _CURVE if self.curve_server else _NULL
         elif code in (_O.CURVE_PUBLICKEY, _O.CURVE_SECRETKEY):
-            self.mechanism = 2
+            self.mechanism = _CURVE
         elif code == _O.CURVE_SERVERKEY:
             self.as_server = False
-            self.mechanism = 2
+            self.mechanism = _CURVE
         else:
             return
-        self.plain_server = self.as_server and self.mechanism == 1
-        self.curve_server = self.as_server and self.mechanism == 2
+        self.plain_server = self.as_server and self.mechanism == _PLAIN
+        self.curve_server = self.as_server and self.mechanism == _CURVE
+
+
+_NULL, _PLAIN, _CURVE = SecurityMechanism.NULL, SecurityMechanism.PLAIN, SecurityMechanism.CURVE
 
 
 def _curve_key(name: str, raw: bytes) -> bytes:

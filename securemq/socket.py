@@ -239,7 +239,7 @@ class Socket:
         if code == SocketOption.FD:
             return self._waker.fileno()
         if code == SocketOption.MECHANISM:
-            return self._opts.mechanism
+            return int(self._opts.mechanism)
         if code == SocketOption.HWM:
             return self._opts.sndhwm
         if code == SocketOption.THREAD_SAFE:
@@ -791,7 +791,7 @@ class Socket:
     def _start_engine(self, sock: _pysocket.socket, opts: SocketOptions, endpoint: str,
                       peer_addr: str, accepted: bool = False) -> StreamEngine:
         from .io.engine import StreamEngine
-        from .io.session import make_mechanism
+        from .io.mechanisms import make_mechanism
 
         tcp.tune(sock, keepalive=opts.tcp_keepalive, sndbuf=opts.sndbuf, rcvbuf=opts.rcvbuf)
         mechanism = make_mechanism(opts, self._zap_settings(opts))
