@@ -87,6 +87,10 @@ class Reactor:
         self._deferred: dict[Callback, None] = {}
         self._stopping = False
         self._selector.register(self._wake_read, _READ, None)
+        self._interest: dict[int, int] = {}
+        # epoll and kqueue see a registration made by another thread at once; the others only
+        # on their next call.
+        self._poke_on_change = self.selector_name not in ("EpollSelector", "KqueueSelector")
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
         self.thread_id = self._thread.ident
@@ -170,29 +174,31 @@ class Reactor:
     ) -> None:
         """(Re)register a file object; None for both unregisters it."""
         events = (_READ if on_read else 0) | (_WRITE if on_write else 0)
+        fd = fileobj if isinstance(fileobj, int) else fileobj.fileno()
+        # Our own record of what is registered: selectors' get_key() formats an error message
+        # (repr of the socket: two system calls) for every object it does not know.
+        known = self._interest.get(fd)
         selector = self._selector
-        try:
-            key = selector.get_key(fileobj)
-        except (KeyError, ValueError):
-            key = None
         if not events:
-            if key is not None:
+            if known is not None:
+                del self._interest[fd]
                 try:
-                    selector.unregister(fileobj)
+                    selector.unregister(fd)
                 except (KeyError, ValueError, OSError):
                     pass
             return
         handlers = (on_read, on_write)
-        if key is None:
-            selector.register(fileobj, events, handlers)
-        elif key.events != events or key.data != handlers:
-            # (Same interest, new callbacks: selectors makes no system call for that.)
-            selector.modify(fileobj, events, handlers)
+        self._interest[fd] = events
+        if known is None:
+            selector.register(fd, events, handlers)
         else:
-            return
-        if threading.get_ident() != self.thread_id:
+            # (Same interest, new callbacks: selectors makes no system call for that.)
+            selector.modify(fd, events, handlers)
+            if known == events:
+                return
+        if self._poke_on_change and threading.get_ident() != self.thread_id:
             # (Transitional: only the engine's fast paths still register from another thread.)
-            # A select()/poll() loop blocked now does not see a new interest until it wakes.
+            # A select()/poll() call in progress does not see a new interest until it returns.
             self.call_soon(_nothing)
 
     def _run(self) -> None:
@@ -286,3 +292,4 @@ class Reactor:
         self._timers.clear()
         self._calls.clear()
         self._deferred.clear()
+        self._interest.clear()
