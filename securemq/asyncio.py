@@ -148,7 +148,7 @@ class Socket(_SyncSocket):
             pass
         if self._aio_poll:
             self._aio_serve_polls()
-        if self.context._terminated:
+        if self._hub.terminated:
             self._aio_fail_all()
 
     @staticmethod
@@ -352,7 +352,7 @@ class Socket(_SyncSocket):
         if events or timeout == 0:
             future.set_result(events)
             return future
-        if self.context._terminated:
+        if self._hub.terminated:
             future.set_exception(_terminated("poll"))
             return future
         self._aio_poll.append((future, flags))
@@ -480,7 +480,7 @@ class Poller(_SyncPoller):
         raw: list[tuple[Any, int, int]] = []
         for obj, flags in self.sockets:
             if isinstance(obj, _SyncSocket):
-                if obj.context._terminated:
+                if obj._hub.terminated:
                     raise ContextTerminated(Errno.ETERM, "asyncio poll: context was terminated")
                 if obj.closed:
                     raise ZMQError(Errno.ENOTSOCK, "asyncio poll: a registered socket is closed")

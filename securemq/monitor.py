@@ -1,44 +1,50 @@
-"""Socket monitors: libzmq's v1 two-frame events, pushed to a PAIR bound at an inproc address."""
+"""Socket monitors: libzmq's v1 two-frame events, sent by an internal PAIR bound at an inproc
+address, to which the user's PAIR connects.
+
+A monitor is its own channel: events come from the reactor thread (the socket's session) and
+from the socket's own thread (a bind that fails before reaching the reactor), so every send on
+the internal PAIR is serialized by the monitor's lock; events nobody is connected to receive, or
+that meet the HWM, are dropped (as libzmq).
+"""
 
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING, Any
+import threading
+from collections.abc import Callable
+from typing import Any
 
-from .constants import Event, SocketType
-
-if TYPE_CHECKING:
-    from .context import Context
+from .constants import Event, Flag
+from .error import ZMQError
 
 
 class SocketMonitor:
-    """Owns an internal PAIR bound at the monitor address; events go straight into its pipes."""
+    """Owns the internal PAIR bound at the monitor address; ``emit`` from any thread."""
 
-    def __init__(self, context: Context, addr: str, events: int) -> None:
+    def __init__(self, make_pair: Callable[[], Any], addr: str, events: int) -> None:
         self.events = events
-        self._socket = context.socket(SocketType.PAIR)
+        self.addr = addr
+        self._lock = threading.Lock()
+        self._socket = make_pair()
         self._socket.linger = 0
         self._socket.bind(addr)
-        self.addr = addr
 
     def emit(self, event: int, value: int, endpoint: str) -> None:
         if not event & self.events:
             return
         frames = [struct.pack("<HI", event & 0xFFFF, value & 0xFFFFFFFF), endpoint.encode()]
-        for _ in range(3):
+        with self._lock:
+            if self._socket.closed:
+                return
             try:
-                links = list(self._socket._inproc_links)
-                break
-            except RuntimeError:
-                continue
-        else:
-            return
-        for peer in links[:1]:
-            peer.outbound.write(frames)
+                self._socket.send_multipart(frames, Flag.DONTWAIT)
+            except ZMQError:
+                pass  # nobody listening, or the listener is behind: dropped, as libzmq
 
     def stop(self) -> None:
         self.emit(Event.MONITOR_STOPPED, 0, "")
-        self._socket.close(linger=-1)
+        with self._lock:
+            self._socket.close(linger=-1)
 
 
 def parse_monitor_message(msg: list[bytes]) -> dict[str, Any]:

@@ -250,6 +250,48 @@ class Pipe:
         return dropped
 
 
+# What a socket's mailbox carries from other threads (the reactor, an inproc peer).
+ATTACH, HICCUP, DETACH = 0, 1, 2
+
+
+class Mailbox:
+    """A socket's inbox for peers coming (ATTACH), reconnecting (HICCUP) and going (DETACH).
+
+    Any thread posts; the socket's own thread drains ``commands`` at the start of its calls.
+    Every post, and every pipe of a peer made here, wakes the socket's ``Waker``.
+    """
+
+    __slots__ = ("commands", "waker")
+
+    def __init__(self, waker: Waker) -> None:
+        self.commands: deque[tuple[int, Peer]] = deque()
+        self.waker = waker
+
+    def post(self, op: int, peer: Peer) -> None:
+        self.commands.append((op, peer))
+        self.waker.wake()
+
+    def wire(self, peer: Peer) -> Peer:
+        """Route the peer's wake-ups (a message in, room out) to this socket."""
+        peer.inbound.reader_wake = self.waker.wake
+        peer.outbound.writer_wake = self.waker.wake
+        return peer
+
+    def new_peer(
+        self,
+        rcvhwm: int,
+        sndhwm: int,
+        *,
+        conflate: bool = False,
+        routing_id: bytes = b"",
+        properties: dict[str, bytes] | None = None,
+        endpoint: str = "",
+    ) -> Peer:
+        pipe = ConflatePipe if conflate else Pipe
+        return self.wire(Peer(pipe(rcvhwm), pipe(sndhwm), routing_id=routing_id,
+                              properties=properties, endpoint=endpoint))
+
+
 def write_to_all(pipes: Iterable[Pipe], msg: Message) -> int:
     """``pipe.write(msg)`` for each pipe (the fan-out hot path, inlined); how many did not
     take it (full or closed)."""

@@ -97,7 +97,7 @@ class Poller:
                 # Clear first, then look: a close() or term() that races with this check has
                 # either been seen below or left the waker set (so the wait returns at once).
                 obj._waker.clear()
-                if obj.context._terminated:
+                if obj._hub.terminated:
                     raise ContextTerminated(Errno.ETERM, "poll: context was terminated")
                 if obj.closed:
                     raise ZMQError(Errno.ENOTSOCK, "poll: a registered socket is closed")

@@ -1,13 +1,12 @@
-"""The synchronous Socket, pyzmq's API.
+"""The synchronous Socket: pyzmq's API on the thread that uses it.
 
-How this works: a Socket lives on the thread that uses it; its routing strategy (``routing/``)
-decides which Peer a message goes to or comes from. Peers arrive from the reactor thread as
-commands (attach / hiccup / detach) in a deque, applied at the start of every call, and every
-change that could unblock a caller (a message in, room out, a command) sets the socket's Waker.
-Blocking calls loop: clear the waker, apply commands, try, wait. Everything with file
-descriptors (listeners, connecters, engines) is created and touched only on the reactor thread;
-the ``_``-prefixed callbacks below with an ``engine``/``listener``/``connecter`` argument run
-there.
+How this works: a Socket is a facade. Its routing strategy (``routing/``) decides which Peer a
+message goes to or comes from, on the caller's thread. Everything with a file descriptor lives in
+the socket's ``SocketSession`` (``io/session.py``) on the reactor thread; inproc links live in the
+Context's ``InprocRegistry``. Peers arrive as commands (attach / hiccup / detach) in the socket's
+``Mailbox``, applied at the start of every call, and every change that could unblock a caller (a
+message in, room out, a command, close, term) wakes the socket's Waker. Blocking calls loop:
+clear the waker, apply commands, try, wait -- without time slices, as no wake-up can be lost.
 """
 
 from __future__ import annotations
@@ -17,13 +16,11 @@ import json
 import pickle
 import random
 import select as _select
-import socket as _pysocket
-import threading
 import time
+import warnings
 from collections import deque
 from collections.abc import Callable, Sequence
-from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from . import routing, socket_types
 from .constants import (
@@ -37,31 +34,51 @@ from .constants import (
 )
 from .error import Again, ContextTerminated, ZMQBindError, ZMQError
 from .frame import Frame
-from .io.backoff import FailureBackoff
+from .io.hub import ZAP_NAME, IOHub
+from .io.session import SocketSession, pipe_at_connect
 from .options import SOCKET_HANDLED, SocketOptions, option_name
-from .pipe import ConflatePipe, Peer, Pipe, Waker
-from .transports import ipc, tcp
-from .transports.endpoint import Endpoint, parse_endpoint
-from .zmtp.errors import ZmtpError
-from .zmtp.mechanisms.base import ZapSettings
+from .pipe import ATTACH, HICCUP, Mailbox, Peer, Waker
+from .transports.endpoint import parse_endpoint
+from .transports.inproc import InprocEnd
 
 if TYPE_CHECKING:
-    from .context import Context
-    from .io.connecter import Connecter
-    from .io.engine import StreamEngine
-    from .io.listener import Listener
+    from .monitor import SocketMonitor
+
+
+class SocketHost(Protocol):
+    """What a socket needs of its Context: its I/O services (``Context.io``)."""
+
+    io: IOHub
+
+    def socket(self, socket_type: int, **kwargs: Any) -> Any: ...
+
 
 T = TypeVar("T")
 
-_ATTACH, _HICCUP, _DETACH = 0, 1, 2
 # Plain ints for the hot paths (IntFlag arithmetic builds enum members).
 _DONTWAIT = int(Flag.DONTWAIT)
 _SNDMORE = int(Flag.SNDMORE)
 _SEND_TYPES = (bytes, bytearray, memoryview)
 
-_HANDSHAKE_FAILURES = frozenset({
-    Event.HANDSHAKE_FAILED_AUTH, Event.HANDSHAKE_FAILED_PROTOCOL, Event.HANDSHAKE_FAILED_NO_DETAIL,
-})
+
+
+class _MonitorSlot:
+    """The socket's monitor, if one runs: where its session's events go (any thread)."""
+
+    __slots__ = ("monitor",)
+
+    def __init__(self) -> None:
+        self.monitor: SocketMonitor | None = None
+
+    def emit(self, event: int, value: int, endpoint: str) -> None:
+        monitor = self.monitor
+        if monitor is not None:
+            monitor.emit(event, value, endpoint)
+
+    def stop(self) -> None:
+        monitor, self.monitor = self.monitor, None
+        if monitor is not None:
+            monitor.stop()
 
 
 def _as_bytes(data: Any, what: str = "send") -> bytes:
@@ -125,25 +142,25 @@ class Socket:
     mechanism: int
     failed_auth_backoff: int
 
-    def __init__(self, context: Context, socket_type: int) -> None:
+    def __init__(self, context: SocketHost, socket_type: int) -> None:
         try:
             stype = SocketType(socket_type)
         except ValueError:
             raise ZMQError(Errno.EINVAL, f"socket({socket_type}): unknown socket type") from None
         self._closed = False
-        self.context = context
+        # The Context (typed loosely: this module must not import context.py, which imports it).
+        self.context: Any = context
+        self._hub: IOHub = context.io
+        if self._hub.terminated:
+            raise ZMQError(Errno.ETERM, "socket(): context was terminated")
         self._type = stype
         self._opts = SocketOptions(int(stype))
-        for code, value in context._sockopts.items():
-            try:
-                self._opts.set(code, value)
-            except (ZMQError, TypeError):
-                pass
         self._routing = routing.create(int(stype), self._opts)
         # PULL/SUB: messages the routing took in a batch, popped here without a routing call.
         self._ready_batch = self._routing.ready_batch()
         self._waker = Waker()
-        self._commands: deque[tuple[int, Peer]] = deque()
+        self._mailbox = Mailbox(self._waker)
+        self._commands = self._mailbox.commands
         self._peers: set[Peer] = set()
         self._closing_peers: set[Peer] = set()
         self._recv_parts: deque[bytes] = deque()
@@ -152,23 +169,13 @@ class Socket:
         self._last_endpoint = b""
         self._bound: dict[str, str] = {}  # resolved endpoint -> "tcp"/"ipc"/"inproc"
         self._connect_eps: dict[str, str] = {}
-        self._monitor: Any = None
+        self._monitor = _MonitorSlot()
         self._monitor_socket: Socket | None = None
-        self._lock = threading.Lock()
-        # Reactor-thread state.
-        self._listeners: dict[str, Listener] = {}
-        self._connecters: dict[str, Connecter] = {}
-        self._engines: set[StreamEngine] = set()
-        # inproc links: our Peer -> (other socket, its Peer for the same link)
-        self._inproc_links: dict[Peer, tuple[Any, Peer]] = {}
-        self._lingering: set[Connecter] = set()
-        # Connections that finished their handshake (the reactor keeps this list; a caller
-        # waiting in recv reads it to decide whether it can read a connection directly).
-        self._direct_engines: list[StreamEngine] = []
-        self._direct_poller: tuple[StreamEngine, Any] | None = None
-        self._auth_failures = FailureBackoff()
-        self._linger_deadline: float | None = None
-        context._register(self)
+        self._inproc = InprocEnd(int(stype), self._opts, self._mailbox)
+        # The reactor side, made on the reactor thread by the first tcp/ipc bind or connect.
+        self._session: SocketSession | None = None
+        self._direct_poller: tuple[Any, Any] | None = None
+        self._hub.opened(self._mailbox, self)
 
     # -- pyzmq niceties -----------------------------------------------------------------
     @property
@@ -192,6 +199,18 @@ class Socket:
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
         return f"<securemq.Socket({self._type.name}) {state} at {id(self):#x}>"
+
+    def __del__(self) -> None:
+        # As pyzmq: a socket nobody references any more is closed (with its LINGER), so that
+        # Context.term() does not wait for it for ever.
+        if not getattr(self, "_closed", True):
+            if warnings is not None:  # (None during interpreter shutdown)
+                warnings.warn(f"unclosed socket {self!r}", ResourceWarning, stacklevel=2,
+                              source=self)
+            try:
+                self.close()
+            except Exception:
+                pass
 
     def _check_open(self, what: str) -> None:
         if self._closed:
@@ -270,21 +289,16 @@ class Socket:
     def unsubscribe(self, topic: bytes | str) -> None:
         self.setsockopt(SocketOption.UNSUBSCRIBE, topic)
 
-    # -- commands from the reactor ------------------------------------------------------------
-    def _post(self, op: int, peer: Peer) -> None:
-        """Any thread: queue an attach/hiccup/detach for the socket's thread and wake it."""
-        self._commands.append((op, peer))
-        self._waker.wake()
-
+    # -- commands from the reactor and inproc peers -------------------------------------------
     def _process_commands(self) -> None:
         commands = self._commands
         while commands:
             op, peer = commands.popleft()
-            if op == _ATTACH:
+            if op == ATTACH:
                 if peer not in self._peers:
                     self._peers.add(peer)
                     self._routing.attach(peer)
-            elif op == _HICCUP:
+            elif op == HICCUP:
                 if peer in self._peers:
                     self._routing.hiccup(peer)
             elif peer in self._peers:
@@ -295,15 +309,6 @@ class Socket:
                     self._closing_peers.discard(peer)
                     self._peers.discard(peer)
                     self._routing.detach(peer)
-
-    def _new_peer(self, routing_id: bytes = b"", properties: dict[str, bytes] | None = None,
-                  endpoint: str = "") -> Peer:
-        pipe = ConflatePipe if self._opts.conflate else Pipe
-        peer = Peer(pipe(self._opts.rcvhwm), pipe(self._opts.sndhwm), routing_id=routing_id,
-                    properties=properties, endpoint=endpoint)
-        peer.inbound.reader_wake = self._waker.wake
-        peer.outbound.writer_wake = self._waker.wake
-        return peer
 
     # -- waiting ------------------------------------------------------------------------------
     def _wait_for(self, attempt: Callable[[], T | None], flags: int, timeout_ms: int,
@@ -317,13 +322,13 @@ class Socket:
             raise Again(Errno.EAGAIN, "Resource temporarily unavailable")
         deadline = None if timeout_ms < 0 else time.monotonic() + timeout_ms / 1000.0
         waker = self._waker
-        context = self.context
+        hub = self._hub
         # Wait, then clear the waker and try again: a wake-up that comes after a failed
         # attempt leaves the waker set, so the next wait returns at once (none is lost). Every
         # change that can end the wait wakes the waker (a message in, room out, a peer
         # attached, close(), term()), so the wait needs no time slices.
         while True:
-            if context._terminated:
+            if hub.terminated:
                 raise ContextTerminated(Errno.ETERM, f"{what}: context was terminated")
             if self._closed:
                 raise ZMQError(Errno.ENOTSOCK, f"{what}: socket was closed")
@@ -342,7 +347,10 @@ class Socket:
     def _wait_reading_directly(self, wait: float | None) -> bool:
         """With exactly one connection, wait on it too and read it on this thread (see
         StreamEngine.borrow). False when that is not possible now."""
-        engines = self._direct_engines
+        session = self._session
+        if session is None:
+            return False
+        engines = session.ready_engines
         if len(engines) != 1:
             return False
         try:
@@ -545,6 +553,20 @@ class Socket:
             return 0
 
     # -- bind / connect -------------------------------------------------------------------------
+    def _io(self) -> SocketSession:
+        """The socket's session (reactor thread only: it is made there, on first use)."""
+        session = self._session
+        if session is None:
+            hub, mailbox = self._hub, self._mailbox
+            session = self._session = SocketSession(
+                hub, int(self._type), mailbox, self._monitor,
+                on_finished=lambda: hub.finished(mailbox),
+            )
+        return session
+
+    def _monitor_event(self, event: int, value: int, endpoint: str) -> None:
+        self._monitor.emit(event, value, endpoint)
+
     def bind(self, addr: str) -> Any:
         self._check_open(f"bind({addr!r})")
         if isinstance(addr, bytes):
@@ -560,39 +582,16 @@ class Socket:
                 self._monitor_event(Event.BIND_FAILED, exc.errno, address)
             raise
         if ep.transport == "inproc":
-            self.context._inproc_bind(ep.address, self)
+            self._hub.inproc.bind(ep.address, self._inproc)
+            if ep.address == ZAP_NAME:
+                self._hub.reactor()  # handshakes will ask this handler from the I/O thread
             resolved = str(ep)
-            self._bound[resolved] = "inproc"
         else:
             opts = self._opts.snapshot()
-            resolved = self.context._reactor_call(lambda: self._bind_stream(ep, opts))
+            resolved = self._hub.call(lambda: self._io().bind(ep, opts))
+        self._bound[resolved] = ep.transport
         self._last_endpoint = resolved.encode()
         return _BindResult(self, resolved)
-
-    def _bind_stream(self, ep: Endpoint, opts: SocketOptions) -> str:
-        from .io.listener import Listener
-
-        try:
-            if ep.transport == "tcp":
-                sock, resolved = tcp.listen(ep, ipv6=opts.ipv6, backlog=opts.backlog)
-            else:
-                sock, resolved = ipc.listen(ep, backlog=opts.backlog)
-        except OSError as exc:
-            code = exc.errno or Errno.EINVAL
-            if isinstance(exc, _pysocket.gaierror):
-                code = _errno.ENODEV
-            fd = getattr(exc, "fd", None)
-            if fd is not None:
-                # libzmq closes the socket it made before reporting the failure.
-                self._monitor_event(Event.CLOSED, fd, str(ep) if ep.transport == "ipc" else "")
-            self._monitor_event(Event.BIND_FAILED, code, ep.address)
-            raise ZMQError(code, f"bind({str(ep)!r}): {exc.strerror or exc}") from None
-        listener = Listener(self.context._ensure_reactor(), sock, resolved, self)
-        listener.options = opts  # type: ignore[attr-defined]
-        self._listeners[resolved] = listener
-        self._bound[resolved] = ep.transport
-        self._monitor_event(Event.LISTENING, sock.fileno(), resolved)
-        return resolved
 
     def bind_to_random_port(self, addr: str, min_port: int = 49152, max_port: int = 65536,
                             max_tries: int = 100) -> int:
@@ -604,8 +603,7 @@ class Socket:
             try:
                 self.bind(f"{addr}:{port}")
             except ZMQError as exc:
-                if exc.errno in (Errno.EADDRINUSE, Errno.EACCES if hasattr(Errno, "EACCES")
-                                 else _errno.EACCES):
+                if exc.errno in (Errno.EADDRINUSE, _errno.EACCES):
                     continue
                 raise
             return port
@@ -619,28 +617,20 @@ class Socket:
             raise TypeError(f"connect: expected str endpoint, got {type(addr).__name__}")
         ep = parse_endpoint(addr, bind=False)
         if ep.transport == "inproc":
-            self.context._inproc_connect(ep.address, self)
-            self._connect_eps[str(ep)] = "inproc"
+            self._hub.inproc.connect(ep.address, self._inproc)
         else:
             opts = self._opts.snapshot()
             peer: Peer | None = None
-            if not opts.immediate and socket_types.info(self._type).pipe_at_connect:
-                peer = self._new_peer(endpoint=str(ep))
-                self._post(_ATTACH, peer)
-            self.context._reactor_call(lambda: self._connect_stream(ep, opts, peer))
-            self._connect_eps[str(ep)] = ep.transport
+            if pipe_at_connect(int(self._type), opts):
+                peer = self._mailbox.new_peer(opts.rcvhwm, opts.sndhwm, conflate=opts.conflate,
+                                              endpoint=str(ep))
+                self._mailbox.post(ATTACH, peer)
+            self._hub.call(lambda: self._io().connect(ep, opts, peer))
+        self._connect_eps[str(ep)] = ep.transport
         self._last_endpoint = str(ep).encode()
         # As libzmq, the pipe is attached inside connect(): a SUB's subscriptions go out now.
         self._process_commands()
         return _BindResult(self, str(ep), connect=True)
-
-    def _connect_stream(self, ep: Endpoint, opts: SocketOptions, peer: Peer | None) -> None:
-        from .io.connecter import Connecter
-
-        old = self._connecters.pop(str(ep), None)
-        if old is not None:
-            old.stop()
-        self._connecters[str(ep)] = Connecter(self.context._ensure_reactor(), ep, opts, self, peer)
 
     def unbind(self, addr: str) -> None:
         self._check_open(f"unbind({addr!r})")
@@ -650,18 +640,9 @@ class Socket:
         if kind is None:
             raise ZMQError(Errno.ENOENT, f"unbind({addr!r}): endpoint is not bound")
         if kind == "inproc":
-            self.context._inproc_unbind(addr.removeprefix("inproc://"), self)
+            self._hub.inproc.unbind(addr.removeprefix("inproc://"), self._inproc)
             return
-
-        def stop() -> None:
-            listener = self._listeners.pop(addr, None)
-            if listener is not None:
-                listener.close()
-            for engine in list(self._engines):
-                if getattr(engine, "listener", None) is listener:
-                    engine.close()
-
-        self.context._reactor_call(stop)
+        self._hub.call(lambda: self._io().unbind(addr))
 
     def disconnect(self, addr: str) -> None:
         self._check_open(f"disconnect({addr!r})")
@@ -671,23 +652,9 @@ class Socket:
         if kind is None:
             raise ZMQError(Errno.ENOENT, f"disconnect({addr!r}): endpoint is not connected")
         if kind == "inproc":
-            for peer, (other, other_peer) in list(self._inproc_links.items()):
-                if peer.endpoint == addr:
-                    self._unlink_inproc(peer, other, other_peer)
+            self._hub.inproc.disconnect(self._inproc, addr)
             return
-
-        def stop() -> None:
-            connecter = self._connecters.pop(addr, None)
-            if connecter is None:
-                return
-            connecter.stop()
-            if connecter.peer is not None:
-                self._drop_peer(connecter.peer)
-            for engine in list(self._engines):
-                if getattr(engine, "connecter", None) is connecter:
-                    engine.close()
-
-        self.context._reactor_call(stop)
+        self._hub.call(lambda: self._io().disconnect(addr))
 
     # -- closing --------------------------------------------------------------------------------
     def close(self, linger: int | None = None) -> None:
@@ -696,14 +663,9 @@ class Socket:
         linger_ms = self._opts.linger if linger is None else int(linger)
         self._process_commands()
         self._closed = True
-        for peer, (other, other_peer) in list(self._inproc_links.items()):
-            # As libzmq: inproc messages already sent stay readable, whatever LINGER says.
-            self._unlink_inproc(peer, other, other_peer)
-        self.context._inproc_forget(self)
-        if self.context._reactor is not None:
-            self.context._reactor.call_soon(lambda: self._close_streams(linger_ms))
-        else:
-            self.context._unregister(self)
+        self._inproc.closed = True
+        # As libzmq: inproc messages already sent stay readable, whatever LINGER says.
+        self._hub.inproc.close(self._inproc)
         for peer in self._peers:
             peer.inbound.closed = True
             peer.outbound.closed = True
@@ -711,243 +673,34 @@ class Socket:
             # waiting on this handler fails with EPIPE; an engine just drains what is queued).
             peer.outbound.reader_wake()
         self._waker.wake()
-        if self.context._reactor is None:
-            self._stop_monitor()
-
-    def _stop_monitor(self) -> None:
-        monitor = self._monitor
-        self._monitor = None
-        if monitor is not None:
-            monitor.stop()
-
-    def _close_streams(self, linger_ms: int) -> None:
-        """Reactor side of close(): stop listening; deliver what is queued within LINGER."""
-        for listener in self._listeners.values():
-            listener.close()
-        self._listeners.clear()
-        reactor = self.context._ensure_reactor()
-        for connecter in list(self._connecters.values()):
-            peer = connecter.peer
-            connected = any(getattr(e, "connecter", None) is connecter for e in self._engines)
-            if linger_ms != 0 and peer is not None and peer.outbound.readable() and not connected:
-                # Messages wait for a connection that is not up yet: keep dialing (LINGER).
-                connecter.lingering = True  # type: ignore[attr-defined]
-                self._lingering.add(connecter)
-                if linger_ms > 0:
-                    reactor.call_later(linger_ms / 1000.0, partial(self._end_linger, connecter))
-            else:
-                connecter.stop()
-        self._connecters.clear()
-        self._linger_deadline = (
-            None if linger_ms < 0 else time.monotonic() + linger_ms / 1000.0
-        )
-        for engine in list(self._engines):
-            engine.start_linger(linger_ms)
-        self._stop_monitor()
-        self._maybe_finished()
-
-    def _remaining_linger_ms(self) -> int:
-        if self._linger_deadline is None:
-            return -1
-        return max(1, int((self._linger_deadline - time.monotonic()) * 1000))
-
-    def _end_linger(self, connecter: Connecter) -> None:
-        connecter.stop()
-        self._lingering.discard(connecter)
-        for engine in list(self._engines):
-            if getattr(engine, "connecter", None) is connecter:
-                engine.close()
-        self._maybe_finished()
-
-    def _maybe_finished(self) -> None:
-        if self._closed and not self._engines and not self._lingering:
-            self.context._unregister(self)
-
-    def _unlink_inproc(self, peer: Peer, other: Any, other_peer: Peer,
-                       keep_outbound: bool = True) -> None:
-        self._inproc_links.pop(peer, None)
-        if not keep_outbound:
-            peer.outbound.clear()
-        peer.outbound.closed = True
-        peer.inbound.closed = True
-        if hasattr(other, "_inproc_links"):
-            other._inproc_links.pop(other_peer, None)
-            other._post(_DETACH, other_peer)
-        self._post(_DETACH, peer)
-
-    def _drop_peer(self, peer: Peer) -> None:
-        peer.inbound.closed = True
-        peer.outbound.closed = True
-        self._post(_DETACH, peer)
-
-    # -- reactor callbacks ------------------------------------------------------------------
-    def _zap_settings(self, opts: SocketOptions) -> ZapSettings:
-        return ZapSettings(
-            handler_present=self.context._zap_handler() is not None,
-            domain=opts.zap_domain,
-            enforce=opts.zap_enforce_domain,
-        )
-
-    def _start_engine(self, sock: _pysocket.socket, opts: SocketOptions, endpoint: str,
-                      peer_addr: str, accepted: bool = False) -> StreamEngine:
-        from .io.engine import StreamEngine
-        from .io.mechanisms import make_mechanism
-
-        tcp.tune(sock, keepalive=opts.tcp_keepalive, sndbuf=opts.sndbuf, rcvbuf=opts.rcvbuf)
-        mechanism = make_mechanism(opts, self._zap_settings(opts))
-        engine = StreamEngine(
-            self.context._ensure_reactor(), sock, self, mechanism,
-            socket_type=int(self._type), endpoint=endpoint, peer_address=peer_addr,
-            max_message_size=opts.maxmsgsize, handshake_ivl_ms=opts.handshake_ivl,
-            heartbeat_ivl_ms=opts.heartbeat_ivl, heartbeat_timeout_ms=opts.heartbeat_timeout,
-            heartbeat_ttl_ms=opts.heartbeat_ttl, zap_domain=opts.zap_domain,
-            routing_id=opts.routing_id, accepted=accepted,
-        )
-        self._engines.add(engine)
-        return engine
-
-    def _accepted(self, sock: _pysocket.socket, listener: Listener, peer_addr: str) -> None:
-        if self._closed:
-            sock.close()
-            return
-        opts: SocketOptions = getattr(listener, "options", self._opts)
-        delay = self._auth_failures.delay(peer_addr, opts.failed_auth_backoff)
-        if delay > 0:
-            # This address keeps failing its handshakes: make it wait before we do any work.
-            self.context._ensure_reactor().call_later(
-                delay, partial(self._start_accepted, sock, listener, opts, peer_addr)
-            )
-            return
-        self._start_accepted(sock, listener, opts, peer_addr)
-
-    def _start_accepted(self, sock: _pysocket.socket, listener: Listener, opts: SocketOptions,
-                        peer_addr: str) -> None:
-        if self._closed or listener.closed:
-            sock.close()
-            return
-        engine = self._start_engine(sock, opts, listener.endpoint, peer_addr, accepted=True)
-        engine.listener = listener  # type: ignore[attr-defined]
-        engine.connecter = None  # type: ignore[attr-defined]
-
-    def _connected(self, sock: _pysocket.socket, connecter: Connecter, peer_addr: str) -> None:
-        # A closed socket's connecters are stopped by _close_streams unless they linger.
-        if connecter.stopped:
-            sock.close()
-            return
-        engine = self._start_engine(sock, connecter.options, connecter.name, peer_addr)
-        engine.listener = None  # type: ignore[attr-defined]
-        engine.connecter = connecter  # type: ignore[attr-defined]
-
-    def _engine_ready(self, engine: StreamEngine) -> Peer | None:
-        routing_id = b""
-        for key, value in engine.peer_properties.items():
-            if key.lower() in ("identity", "routing-id"):
-                routing_id = value
-        props = dict(engine.properties)
-        connecter: Connecter | None = getattr(engine, "connecter", None)
-        if connecter is not None:
-            connecter.handshake_succeeded()
-        if connecter is not None and connecter in self._lingering:
-            # Closed while dialing: this connection only delivers the queue, then ends.
-            self._lingering.discard(connecter)
-            connecter.stop()
-            remaining = self._remaining_linger_ms()
-            self.context._ensure_reactor().call_soon(lambda: engine.start_linger(remaining))
-        peer = connecter.peer if connecter is not None else None
-        if peer is not None:
-            peer.routing_id = routing_id
-            peer.properties = props
-            peer.legacy = engine.peer_version < (3, 1)
-            peer.outbound.closed = False
-            peer.inbound.closed = False
-            if getattr(connecter, "handshaken", False):
-                self._post(_HICCUP, peer)
-            connecter.handshaken = True  # type: ignore[union-attr]
-            self._direct_engines.append(engine)
-            return peer
-        peer = self._new_peer(routing_id, props, engine.endpoint)
-        peer.legacy = engine.peer_version < (3, 1)
-        self._post(_ATTACH, peer)
-        self._direct_engines.append(engine)
-        return peer
-
-    def _engine_closed(self, engine: StreamEngine, error: ZmtpError | None) -> None:
-        self._engines.discard(engine)
-        if engine in self._direct_engines:
-            self._direct_engines.remove(engine)
-        if getattr(engine, "listener", None) is not None:
-            if engine.ready:
-                self._auth_failures.succeeded(engine.peer_address)
-            elif error is not None and error.event in _HANDSHAKE_FAILURES:
-                self._auth_failures.failed(engine.peer_address)
-        if (engine.ready or error is not None) and not self._closed:
-            # libzmq reports DISCONNECTED after every connection error, handshake or not;
-            # a local close reports nothing.
-            self._monitor_event(Event.DISCONNECTED, engine.fd, engine.endpoint)
-        connecter: Connecter | None = getattr(engine, "connecter", None)
-        peer = engine.peer
-        if peer is not None:
-            peer.outbound.reader_wake = _noop
-            if connecter is None or connecter.peer is not peer:
-                self._drop_peer(peer)
-        alive = not self._closed or connecter in self._lingering
-        if connecter is not None and not connecter.stopped and alive:
-            if error is not None and not error.reconnect:
-                connecter.stop()
-                self._connecters.pop(connecter.name, None)
-                self._lingering.discard(connecter)
-                if connecter.peer is not None:
-                    self._drop_peer(connecter.peer)
-            else:
-                connecter.connection_lost()
-        self._maybe_finished()
-
-    def _monitor_event(self, event: int, value: int, endpoint: str) -> None:
-        monitor = self._monitor
-        if monitor is not None:
-            monitor.emit(event, value, endpoint)
-
-    def _inbound_wake(self) -> Callable[[], None]:
-        return self._waker.wake
-
-    def _zap_handler_attach(self, peer: Peer) -> bool:
-        handler = self.context._zap_handler()
-        if handler is None:
-            return False
-        peer.inbound.reader_wake = handler._waker.wake
-        peer.outbound.writer_wake = handler._waker.wake
-        handler._post(_ATTACH, peer)
-        return True
-
-    def _zap_handler_detach(self, peer: Peer) -> None:
-        handler = self.context._zap_handler()
-        peer.inbound.closed = True
-        peer.outbound.closed = True
-        if handler is not None:
-            handler._post(_DETACH, peer)
+        reactor = self._hub.reactor_if_running
+        if self._session is not None and reactor is not None:
+            session = self._session
+            reactor.call_soon(lambda: session.close(linger_ms))
+        else:
+            self._monitor.stop()
+            self._hub.finished(self._mailbox)
 
     # -- monitor ----------------------------------------------------------------------------
     def monitor(self, addr: str | None, events: int = Event.ALL) -> None:
         self._check_open("monitor")
         from .monitor import SocketMonitor
 
-        if self._monitor is not None:
-            self._monitor.stop()
-            self._monitor = None
+        self._monitor.stop()
         if addr is None:
             return
-        self._monitor = SocketMonitor(self.context, addr, int(events))
+        self._monitor.monitor = SocketMonitor(
+            lambda: self.context.socket(SocketType.PAIR), addr, int(events)
+        )
 
     def get_monitor_socket(self, events: int | None = None, addr: str | None = None) -> Socket:
-        from .constants import SocketType as _ST
-
         cached = self._monitor_socket
         if cached is not None and not cached.closed and addr is None:
             return cached  # pyzmq: the same monitor socket, the first mask stays
         if addr is None:
             addr = f"inproc://monitor.s-{id(self):x}-{random.getrandbits(32):x}"
         self.monitor(addr, Event.ALL if events is None else events)
-        sock = self.context.socket(_ST.PAIR)
+        sock: Socket = self.context.socket(SocketType.PAIR)
         sock.connect(addr)
         self._monitor_socket = sock
         return sock

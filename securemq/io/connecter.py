@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 
 
 class ConnecterOwner(Protocol):
-    def _connected(self, sock: socket.socket, connecter: Connecter, peer_addr: str) -> None: ...
-    def _monitor_event(self, event: int, value: int, endpoint: str) -> None: ...
+    def connected(self, sock: socket.socket, connecter: Connecter, peer_addr: str) -> None: ...
+    def monitor_event(self, event: int, value: int, endpoint: str) -> None: ...
 
 
 class Connecter:
@@ -43,6 +43,8 @@ class Connecter:
         self.owner = owner
         self.peer = peer
         self.stopped = False
+        # A connection of ours completed a handshake once (the next one is a reconnect).
+        self.handshaken = False
         self._sock: socket.socket | None = None
         self._timer: Timer | None = None
         self._ivl = options.reconnect_ivl
@@ -62,7 +64,7 @@ class Connecter:
             self._retry()
             return
         self._sock = sock
-        self.owner._monitor_event(Event.CONNECT_DELAYED, errno.EINPROGRESS, self.name)
+        self.owner.monitor_event(Event.CONNECT_DELAYED, errno.EINPROGRESS, self.name)
         self.reactor.set_handlers(sock, None, self._on_writable)
 
     def _on_writable(self) -> None:
@@ -75,11 +77,11 @@ class Connecter:
         if err:
             fd = sock.fileno()
             sock.close()
-            self.owner._monitor_event(Event.CLOSED, fd, self.name)
+            self.owner.monitor_event(Event.CLOSED, fd, self.name)
             self._retry()
             return
-        self.owner._monitor_event(Event.CONNECTED, sock.fileno(), self.name)
-        self.owner._connected(sock, self, peer_address(sock))
+        self.owner.monitor_event(Event.CONNECTED, sock.fileno(), self.name)
+        self.owner.connected(sock, self, peer_address(sock))
 
     def _retry(self) -> None:
         if self.stopped or self.options.reconnect_ivl < 0:
@@ -88,7 +90,7 @@ class Connecter:
         # clients of one restarted server do not all come back at the same instant.
         base = self.options.reconnect_ivl
         delay = self._ivl + (random.randrange(base) if base > 0 else 0)
-        self.owner._monitor_event(Event.CONNECT_RETRIED, delay, self.name)
+        self.owner.monitor_event(Event.CONNECT_RETRIED, delay, self.name)
         self._timer = self.reactor.call_later(delay / 1000.0, self._start)
         ivl_max = self.options.reconnect_ivl_max
         if ivl_max > self.options.reconnect_ivl:

@@ -33,6 +33,9 @@ from ..zmtp.metadata import message_properties
 from ..zmtp.zap import decode_reply_message, encode_request
 
 if TYPE_CHECKING:
+    from ..options import SocketOptions
+    from .connecter import Connecter
+    from .listener import Listener
     from .reactor import Reactor, Timer
 
 log = logging.getLogger("securemq.io")
@@ -87,14 +90,14 @@ def _batch_limit(outbound: Pipe) -> int:
 
 
 class EngineOwner(Protocol):
-    """What an engine needs from its socket (implemented by securemq.socket.Socket)."""
+    """What an engine needs from its socket's session (io/session.py)."""
 
-    def _engine_ready(self, engine: StreamEngine) -> Peer | None: ...
-    def _engine_closed(self, engine: StreamEngine, error: ZmtpError | None) -> None: ...
-    def _monitor_event(self, event: int, value: int, endpoint: str) -> None: ...
-    def _zap_handler_attach(self, peer: Peer) -> bool: ...
-    def _zap_handler_detach(self, peer: Peer) -> None: ...
-    def _inbound_wake(self) -> Callable[[], None]: ...
+    def engine_ready(self, engine: StreamEngine) -> Peer | None: ...
+    def engine_closed(self, engine: StreamEngine, error: ZmtpError | None) -> None: ...
+    def monitor_event(self, event: int, value: int, endpoint: str) -> None: ...
+    def zap_attach(self, peer: Peer) -> bool: ...
+    def zap_detach(self, peer: Peer) -> None: ...
+    def inbound_wake(self) -> Callable[[], None]: ...
 
 
 class StreamEngine:
@@ -116,9 +119,14 @@ class StreamEngine:
         zap_domain: bytes,
         routing_id: bytes,
         accepted: bool = False,
+        listener: Listener | None = None,
+        connecter: Connecter | None = None,
         on_closed: Callable[[StreamEngine, ZmtpError | None], None] | None = None,
     ) -> None:
         self.reactor = reactor
+        # Where the connection came from (exactly one is set for a socket's connections).
+        self.listener = listener
+        self.connecter = connecter
         self.sock = sock
         self.fd = sock.fileno()
         self.owner = owner
@@ -142,6 +150,9 @@ class StreamEngine:
         )
         self.mechanism = mechanism
         self.peer: Peer | None = None
+        self.peer_properties: dict[str, bytes] = {}
+        self.properties: dict[str, bytes] = {}
+        self.peer_version: tuple[int, int] = (0, 0)
         self.ready = False
         self.closed = False
         self.lingering = False
@@ -177,6 +188,13 @@ class StreamEngine:
             self._later(handshake_ivl_ms / 1000.0, self._handshake_timeout)
         self._update_registration()
         self._write_out()
+
+    @property
+    def options(self) -> SocketOptions:
+        """The socket's options when this connection's bind()/connect() was called."""
+        origin = self.connecter if self.connecter is not None else self.listener
+        assert origin is not None, "an engine without a listener or connecter has no options"
+        return origin.options
 
     def _later(self, delay: float, callback: Callable[[], None]) -> None:
         now = time.monotonic()
@@ -241,7 +259,7 @@ class StreamEngine:
                 if event.traffic:
                     # As libzmq: a tampered, replayed or malformed CURVE MESSAGE is reported
                     # (HANDSHAKE_FAILED_PROTOCOL with its code) before the disconnect.
-                    self.owner._monitor_event(event.error.event, event.error.value, self.endpoint)
+                    self.owner.monitor_event(event.error.event, event.error.value, self.endpoint)
                 self._fail(event.error, during_handshake=event.during_handshake)
                 return
         self._write_out()
@@ -369,17 +387,17 @@ class StreamEngine:
             timer.cancel()
         self._timers.clear()
         self.ready = True
-        peer = self.owner._engine_ready(self)
+        peer = self.owner.engine_ready(self)
         if peer is None:
             self.close()
             return
         self.peer = peer
         reactor = self.reactor
-        self._socket_wake = self.owner._inbound_wake()
+        self._socket_wake = self.owner.inbound_wake()
         peer.inbound.reader_wake = self._wake_socket
         peer.outbound.reader_wake = self._schedule_flush
         peer.inbound.writer_wake = lambda: reactor.call_soon(self.resume_reading)
-        self.owner._monitor_event(Event.HANDSHAKE_SUCCEEDED, 0, self.endpoint)
+        self.owner.monitor_event(Event.HANDSHAKE_SUCCEEDED, 0, self.endpoint)
         if self._heartbeat_ivl > 0:
             self._later(self._heartbeat_ivl, self._heartbeat)
         self._flush_outbound()
@@ -448,7 +466,7 @@ class StreamEngine:
             credentials=event.credentials,
         )
         requests.force_write([b"", *request])  # (as a REQ socket would: delimiter first)
-        if not self.owner._zap_handler_attach(handler_side):
+        if not self.owner.zap_attach(handler_side):
             self._zap_peer = None
             self._handle(
                 self.conn.zap_failed(
@@ -486,7 +504,7 @@ class StreamEngine:
         zap = self._zap_peer
         self._zap_peer = None
         if zap is not None and isinstance(zap.tag, Peer):
-            self.owner._zap_handler_detach(zap.tag)
+            self.owner.zap_detach(zap.tag)
 
     # -- writing ----------------------------------------------------------------------------
     def _schedule_flush(self) -> None:
@@ -633,11 +651,11 @@ class StreamEngine:
         if during_handshake or not self.ready:
             if isinstance(error, PeerClosed):
                 # The peer hung up mid-handshake (wrong key, ZAP refusal): libzmq reports this.
-                self.owner._monitor_event(
+                self.owner.monitor_event(
                     Event.HANDSHAKE_FAILED_NO_DETAIL, errno.EPIPE, self.endpoint
                 )
             else:
-                self.owner._monitor_event(error.event, error.value, self.endpoint)
+                self.owner.monitor_event(error.event, error.value, self.endpoint)
             if error.event == Event.HANDSHAKE_FAILED_AUTH and error.value == 300:
                 # ZAP 300 (temporary failure): libzmq neither answers nor hangs up; the
                 # connection stays silent until HANDSHAKE_IVL ends it.
@@ -685,4 +703,4 @@ class StreamEngine:
             pass
         if self._on_closed is not None:
             self._on_closed(self, error)
-        self.owner._engine_closed(self, error)
+        self.owner.engine_closed(self, error)

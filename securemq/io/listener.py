@@ -10,19 +10,23 @@ from ..transports import ipc
 from ..transports.tcp import peer_address
 
 if TYPE_CHECKING:
+    from ..options import SocketOptions
     from .reactor import Reactor
 
 
 class ListenerOwner(Protocol):
-    def _accepted(self, sock: socket.socket, listener: Listener, peer_addr: str) -> None: ...
-    def _monitor_event(self, event: int, value: int, endpoint: str) -> None: ...
+    def accepted(self, sock: socket.socket, listener: Listener, peer_addr: str) -> None: ...
+    def monitor_event(self, event: int, value: int, endpoint: str) -> None: ...
 
 
 class Listener:
     def __init__(
-        self, reactor: Reactor, sock: socket.socket, endpoint: str, owner: ListenerOwner
+        self, reactor: Reactor, sock: socket.socket, endpoint: str, owner: ListenerOwner,
+        options: SocketOptions,
     ) -> None:
         self.reactor = reactor
+        # The socket's options when bind() was called: every connection accepted here uses them.
+        self.options = options
         self.sock = sock
         self.endpoint = endpoint
         self.owner = owner
@@ -36,11 +40,11 @@ class Listener:
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:
-                self.owner._monitor_event(Event.ACCEPT_FAILED, exc.errno or 0, self.endpoint)
+                self.owner.monitor_event(Event.ACCEPT_FAILED, exc.errno or 0, self.endpoint)
                 return
             conn.setblocking(False)
-            self.owner._monitor_event(Event.ACCEPTED, conn.fileno(), self.endpoint)
-            self.owner._accepted(conn, self, peer_address(conn))
+            self.owner.monitor_event(Event.ACCEPTED, conn.fileno(), self.endpoint)
+            self.owner.accepted(conn, self, peer_address(conn))
 
     def close(self) -> None:
         if self.closed:
@@ -51,4 +55,4 @@ class Listener:
         self.sock.close()
         if self.endpoint.startswith("ipc://"):
             ipc.cleanup(self.endpoint)
-        self.owner._monitor_event(Event.CLOSED, fd, self.endpoint)
+        self.owner.monitor_event(Event.CLOSED, fd, self.endpoint)

@@ -140,7 +140,7 @@ def test_curve_keygen(capsys: pytest.CaptureFixture[str]) -> None:
     curve_keygen.main(["--json"])
     keys = json.loads(capsys.readouterr().out)
     assert zmq.curve_public(keys["secret"].encode()).decode() == keys["public"]
-    curve_keygen.main(["--secret", keys["secret"]])
+    curve_keygen.main([f"--secret={keys['secret']}"])  # (a Z85 key may start with "-")
     out = capsys.readouterr().out.splitlines()
     assert out == ["== CURVE PUBLIC KEY ==", keys["public"], "", "== CURVE SECRET KEY ==",
                    keys["secret"]]

@@ -33,23 +33,23 @@ class Owner:
         self.peer = Peer(Pipe(hwm), Pipe(hwm))
         self.ready = False
 
-    def _engine_ready(self, engine: StreamEngine) -> Peer:
+    def engine_ready(self, engine: StreamEngine) -> Peer:
         self.ready = True
         return self.peer
 
-    def _engine_closed(self, engine: StreamEngine, error: Any) -> None:
+    def engine_closed(self, engine: StreamEngine, error: Any) -> None:
         pass
 
-    def _monitor_event(self, event: int, value: int, endpoint: str) -> None:
+    def monitor_event(self, event: int, value: int, endpoint: str) -> None:
         pass
 
-    def _zap_handler_attach(self, peer: Peer) -> bool:
+    def zap_attach(self, peer: Peer) -> bool:
         return False
 
-    def _zap_handler_detach(self, peer: Peer) -> None:
+    def zap_detach(self, peer: Peer) -> None:
         pass
 
-    def _inbound_wake(self) -> Callable[[], None]:
+    def inbound_wake(self) -> Callable[[], None]:
         return lambda: None
 
 

@@ -112,7 +112,7 @@ def test_suite_slice_on_the_portable_select_loop_and_pipe_waker() -> None:
     probe = subprocess.run(
         [sys.executable, "-c",
          "import securemq as z; c = z.Context(); s = c.socket(z.PAIR); s.bind('tcp://127.0.0.1:*');"
-         "print(c._ensure_reactor().selector_name); c.destroy(0)"],
+         "print(c.io.reactor().selector_name); c.destroy(0)"],
         env=env, capture_output=True, text=True, timeout=60, check=True,
     )
     assert probe.stdout.strip() == "SelectSelector"

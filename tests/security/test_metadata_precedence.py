@@ -86,13 +86,16 @@ def expected(user_id: str | None, role: str | None, note: str = "kept",
     }
 
 
-def good_client(ctx: zmq.Context, port: int, **options: Any) -> None:
+def good_client(ctx: zmq.Context, port: int, **options: Any) -> zmq.Socket:
+    """A well-behaved client that sends b"good" (keep it referenced until that arrives: a
+    socket nobody holds is closed, and LINGER 0 drops what it had queued)."""
     push = ctx.socket(zmq.PUSH)
     push.linger = 0
     for name, value in options.items():
         setattr(push, name, value)
     push.connect(f"tcp://127.0.0.1:{port}")
     push.send(b"good")
+    return push
 
 
 def test_plain_peer_cannot_claim_user_id_address_or_role(ctx: zmq.Context) -> None:
@@ -104,7 +107,7 @@ def test_plain_peer_cannot_claim_user_id_address_or_role(ctx: zmq.Context) -> No
         frame = pull.recv(copy=False)
         assert frame.bytes == b"attack"
         assert props_of(frame) == expected("alice", "user")
-    good_client(ctx, port, plain_username=b"alice", plain_password=b"secret")
+    _client = good_client(ctx, port, plain_username=b"alice", plain_password=b"secret")
     frame = pull.recv(copy=False)
     assert frame.bytes == b"good"
     assert props_of(frame) == expected("alice", "user", note=None)
@@ -124,7 +127,7 @@ def test_curve_peer_cannot_replace_the_key_derived_user_id(ctx: zmq.Context) -> 
         assert frame.bytes == b"attack"
         assert props_of(frame) == expected(client_public.decode(), "user")
     good_public, good_secret = zmq.curve_keypair()
-    good_client(ctx, port, curve_serverkey=server_public, curve_publickey=good_public,
+    _client = good_client(ctx, port, curve_serverkey=server_public, curve_publickey=good_public,
                 curve_secretkey=good_secret)
     frame = pull.recv(copy=False)
     assert frame.bytes == b"good"
@@ -139,7 +142,7 @@ def test_null_with_zap_empty_user_id_is_reported_empty(ctx: zmq.Context) -> None
         sock.sendall(raw.data_frame(b"attack"))
         frame = pull.recv(copy=False)
         assert props_of(frame) == expected("", "user")
-    good_client(ctx, port)
+    _client = good_client(ctx, port)
     assert props_of(pull.recv(copy=False)) == expected("", "user", note=None)
 
 
@@ -151,7 +154,7 @@ def test_without_zap_there_is_no_user_id_at_all(ctx: zmq.Context) -> None:
         sock.sendall(raw.data_frame(b"attack"))
         # The peer's "role" stays (nothing overrides it), but it is only ever the peer's word.
         assert props_of(pull.recv(copy=False)) == expected(None, "admin")
-    good_client(ctx, port)
+    _client = good_client(ctx, port)
     assert props_of(pull.recv(copy=False)) == expected(None, None, note=None)
 
 

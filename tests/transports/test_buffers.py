@@ -24,7 +24,8 @@ def _wmem_max() -> int:
 def _connected_os_socket(sock: zmq.Socket) -> socket.socket:
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        ready = [e for e in sock._engines if e.ready and not e.closed]
+        session = sock._session
+        ready = [e for e in (session.ready_engines if session else []) if not e.closed]
         if ready:
             return ready[0].sock
         time.sleep(0.005)
