@@ -15,7 +15,6 @@ import errno as _errno
 import json
 import pickle
 import random
-import select as _select
 import time
 import warnings
 from collections import deque
@@ -34,6 +33,7 @@ from .constants import (
 )
 from .error import Again, ContextTerminated, ZMQBindError, ZMQError
 from .frame import Frame
+from .io.fastpath import ReadLease
 from .io.hub import ZAP_NAME, IOHub
 from .io.session import SocketSession, pipe_at_connect
 from .options import SOCKET_HANDLED, SocketOptions, option_name
@@ -174,7 +174,7 @@ class Socket:
         self._inproc = InprocEnd(int(stype), self._opts, self._mailbox)
         # The reactor side, made on the reactor thread by the first tcp/ipc bind or connect.
         self._session: SocketSession | None = None
-        self._direct_poller: tuple[Any, Any] | None = None
+        self._read_lease: ReadLease | None = None
         self._hub.opened(self._mailbox, self)
 
     # -- pyzmq niceties -----------------------------------------------------------------
@@ -345,8 +345,8 @@ class Socket:
                 return result
 
     def _wait_reading_directly(self, wait: float | None) -> bool:
-        """With exactly one connection, wait on it too and read it on this thread (see
-        StreamEngine.borrow). False when that is not possible now."""
+        """With exactly one connection, lease its read side for this wait and read it on this
+        thread (io/fastpath.py). False when no lease is possible now."""
         session = self._session
         if session is None:
             return False
@@ -357,20 +357,15 @@ class Socket:
             engine = engines[0]
         except IndexError:
             return False
-        if not engine.borrow():
+        lease = self._read_lease
+        if lease is None or lease.engine is not engine:
+            lease = self._read_lease = ReadLease(engine, self._waker.fileno())
+        if not lease.take():
             return False
         try:
-            poller = self._direct_poller
-            if poller is None or poller[0] is not engine:
-                poll = _select.poll()
-                poll.register(self._waker.fileno(), _select.POLLIN)
-                poll.register(engine.fd, _select.POLLIN)
-                poller = self._direct_poller = (engine, poll)
-            for fd, _ in poller[1].poll(-1 if wait is None else int(wait * 1000)):
-                if fd == engine.fd:
-                    engine.read_direct()
+            lease.wait(-1 if wait is None else int(wait * 1000))
         finally:
-            engine.give_back()
+            lease.end()
         return True
 
     # -- sending ------------------------------------------------------------------------------

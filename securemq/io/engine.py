@@ -31,6 +31,7 @@ from ..zmtp.errors import NoDetailFailure, PeerClosed, ZmtpError
 from ..zmtp.mechanisms.base import Mechanism
 from ..zmtp.metadata import message_properties
 from ..zmtp.zap import decode_reply_message, encode_request
+from . import fastpath
 
 if TYPE_CHECKING:
     from ..options import SocketOptions
@@ -48,8 +49,6 @@ WRITE_BATCH = 4096
 # Messages taken per batch are also capped so that a batch is about this many bytes: encoding
 # (CURVE boxes) and writing then overlap with the peer's reading instead of taking turns.
 WRITE_BUDGET = 1 << 18
-# A send after this long without one is written directly by the sending thread.
-DIRECT_WRITE_GAP = 0.0002
 
 def _memory_size() -> int:
     """The machine's physical memory: no frame larger than this can ever be received."""
@@ -74,7 +73,7 @@ def _locked(method: _F) -> _F:
 
     @functools.wraps(method)
     def wrapper(self: StreamEngine, *args: Any) -> None:
-        with self._lock:
+        with self.lock:
             method(self, *args)
 
     return wrapper  # type: ignore[return-value]
@@ -132,13 +131,14 @@ class StreamEngine:
         self.owner = owner
         # Guards the connection and the output buffers: the reactor holds it in every entry
         # point; a sending thread takes it (without waiting) to write directly when idle.
-        self._lock = threading.RLock()
+        self.lock = threading.RLock()
         # Off for fan-out sockets (PUB, XPUB): one send wakes every connection, and writing
         # to each on the sending thread would cost a system call per connection per message.
         self.direct_writes = not socket_types.info(socket_type).fan_out
-        self._last_direct = 0.0
-        self._reads = 0
-        self._reads_seen = 0
+        self.reads = 0
+        # Where the reactor's loop and our read count were at the caller's last write turn.
+        self.turn_mark = -1
+        self.reads_mark = -1
         self.endpoint = endpoint
         self.peer_address = peer_address
         self.conn = ZmtpConnection(
@@ -157,17 +157,17 @@ class StreamEngine:
         self.closed = False
         self.lingering = False
         self.stalled = False
-        self.borrowed = False
-        self._read_size = READ_SIZE
-        self._stash: list[tuple[list[ev.Event], bool]] = []
+        self.leased = False
+        self.read_size = READ_SIZE
+        self.stash: list[tuple[list[ev.Event], bool]] = []
         self._socket_wake: Callable[[], None] = _no_wake
         self.linger_deadline = 0.0
         self._on_closed = on_closed
-        self._out: list[bytes | memoryview] = []
-        self._reading = True
-        self._writing = False
-        self._backlog: list[Message] = []
-        self._flush_scheduled = False
+        self.out: list[bytes | memoryview] = []
+        self.reading = True
+        self.writing = False
+        self.backlog: list[Message] = []
+        self.flush_scheduled = False
         self._zap_domain = zap_domain
         self._routing_id = routing_id
         self._zap_peer: Peer | None = None
@@ -207,38 +207,39 @@ class StreamEngine:
             return
         self.reactor.set_handlers(
             self.sock,
-            self._on_readable if self._reading and not self.borrowed else None,
-            self._on_writable if self._writing else None,
+            self._on_readable if self.reading else None,
+            self._on_writable if self.writing else None,
         )
 
     # -- reading ----------------------------------------------------------------------------
     @_locked
     def _on_readable(self) -> None:
-        if self._stash:
+        if self.leased:
+            return  # a caller is reading this connection (io/fastpath.py)
+        if self.stash:
             self._process_stash()
             if self.closed:
                 return
-        self._reads += 1
+        self.reads += 1
         try:
-            data = self.sock.recv(self._read_size)
+            data = self.sock.recv(self.read_size)
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:
             self._fail(PeerClosed(f"ZMTP: connection to {self.endpoint} lost: {exc.strerror}"))
             return
-        self._last_rx = time.monotonic()
-        self._ttl_armed_at = None
-        self._adapt_read_size(len(data))
+        self.saw_traffic()
+        self.adapt_read_size(len(data))
         self._handle(self.conn.receive_data(data))
         if not data and not self.closed:
             self._fail(PeerClosed())
 
-    def _adapt_read_size(self, got: int) -> None:
-        size = self._read_size
+    def adapt_read_size(self, got: int) -> None:
+        size = self.read_size
         if got == size and size < READ_SIZE_MAX:
-            self._read_size = size * 4
+            self.read_size = size * 4
         elif got < size // 16 and size > READ_SIZE:
-            self._read_size = READ_SIZE
+            self.read_size = READ_SIZE
 
     def _handle(self, events: list[ev.Event]) -> None:
         for event in events:
@@ -268,17 +269,17 @@ class StreamEngine:
         peer = self.peer
         if peer is None:
             return
-        if self._backlog:
-            self._backlog.extend(messages)
+        if self.backlog:
+            self.backlog.extend(messages)
             return
         taken = peer.inbound.write_many(messages)
         if taken < len(messages):
-            self._backlog = messages[taken:]
+            self.backlog = messages[taken:]
             self._pause_reading()
 
     def _pause_reading(self) -> None:
-        if self._reading:
-            self._reading = False
+        if self.reading:
+            self.reading = False
             self._update_registration()
 
     @_locked
@@ -286,80 +287,22 @@ class StreamEngine:
         """Called (via call_soon) when the socket made room in the inbound pipe."""
         if self.closed or self.peer is None:
             return
-        if self._backlog:
-            taken = self.peer.inbound.write_many(self._backlog)
-            self._backlog = self._backlog[taken:]
-            if self._backlog:
+        if self.backlog:
+            taken = self.peer.inbound.write_many(self.backlog)
+            self.backlog = self.backlog[taken:]
+            if self.backlog:
                 return
-        if not self._reading:
-            self._reading = True
+        if not self.reading:
+            self.reading = True
             self._update_registration()
-
-    # -- reads by a waiting caller ------------------------------------------------------------
-    # A thread about to block in recv on a socket with this one connection reads it itself:
-    # the reactor stops watching the fd for input meanwhile, which saves a hand-off between
-    # threads per message (latency). Only plain message traffic is handled there; any other
-    # event is stashed, in order, for the reactor.
-
-    def borrow(self) -> bool:
-        if not self._lock.acquire(blocking=False):
-            return False
-        try:
-            if (
-                self.borrowed or self.closed or not self.ready or not self._reading
-                or self._stash or self._backlog or self._read_size > READ_SIZE
-            ):
-                # (A bulk transfer is left to the reactor: its reads overlap the caller's work.)
-                return False
-            self.borrowed = True
-            self._update_registration()
-            return True
-        finally:
-            self._lock.release()
-
-    def give_back(self) -> None:
-        with self._lock:
-            if self.borrowed:
-                self.borrowed = False
-                self._update_registration()
-
-    def read_direct(self) -> None:
-        with self._lock:
-            if self.closed or not self.borrowed:
-                return
-            self._reads += 1
-            try:
-                data = self.sock.recv(self._read_size)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:
-                data = b""
-            self._last_rx = time.monotonic()
-            self._ttl_armed_at = None
-            if len(data) == self._read_size or self._read_size > READ_SIZE:
-                self._adapt_read_size(len(data))
-            events = self.conn.receive_data(data)
-            if data:
-                for event in events:
-                    if type(event) is not ev.MessagesReceived:
-                        break
-                else:
-                    for event in events:
-                        self._deliver(event.messages)  # type: ignore[union-attr]
-                    if self.conn.wants_write():
-                        self._write_out()
-                    return
-            self._stash.append((events, not data))
-            self.borrowed = False
-            self._update_registration()
-            self.reactor.call_soon(self._process_stash_locked)
 
     @_locked
-    def _process_stash_locked(self) -> None:
+    def process_stash(self) -> None:
+        """Handle what a caller's read lease handed over (io/fastpath.py), in order."""
         self._process_stash()
 
     def _process_stash(self) -> None:
-        stash, self._stash = self._stash, []
+        stash, self.stash = self.stash, []
         for events, eof in stash:
             if self.closed:
                 return
@@ -508,94 +451,66 @@ class StreamEngine:
 
     # -- writing ----------------------------------------------------------------------------
     def _schedule_flush(self) -> None:
-        """The outbound pipe became non-empty (called by the sending thread)."""
-        if self._flush_scheduled:
+        """The outbound pipe became non-empty (called on the sending thread)."""
+        if self.flush_scheduled:
             return  # the reactor will take this message with the others
-        if not self.direct_writes:
-            self._flush_scheduled = True
-            self.reactor.call_soon(self._flush_outbound)
+        if self.direct_writes and fastpath.write_turn(self):
             return
-        now = time.monotonic()
-        # Idle: nothing sent for a while, or the peer spoke since (request/reply traffic).
-        idle = now - self._last_direct > DIRECT_WRITE_GAP or self._reads != self._reads_seen
-        self._last_direct = now
-        self._reads_seen = self._reads
-        if idle and self._lock.acquire(blocking=False):
-            # An idle connection is written to from the sending thread, saving a hand-off to
-            # the reactor per message (latency). A busy one is left to the reactor, which
-            # writes in batches (throughput).
-            try:
-                if self._flush_direct():
-                    return
-            finally:
-                self._lock.release()
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
+        self.hand_over_writes()
+
+    def hand_over_writes(self) -> None:
+        """Any thread: the reactor writes what is buffered and what the pipe holds."""
+        if not self.flush_scheduled:
+            self.flush_scheduled = True
             self.reactor.call_soon(self._flush_outbound)
 
-    def _flush_direct(self) -> bool:
-        """Write what the pipe holds now, on the caller's thread; False: leave it to the reactor.
+    def batch_limit(self) -> int:
+        return _batch_limit(self.peer.outbound) if self.peer is not None else WRITE_BATCH
 
-        Never touches the reactor's registrations: anything left over goes back to the reactor.
-        """
-        peer = self.peer
-        if (
-            self.closed or not self.ready or self.lingering or self._out or self._writing
-            or peer is None
-        ):
-            return False
-        outbound = peer.outbound
-        batch = outbound.read_many(1 if len(outbound) == 1 else _batch_limit(outbound))
-        if not batch:
-            return True
-        self.conn.send_messages(batch)
-        out: list[bytes | memoryview] = list(self.conn.data_to_send())
-        try:
-            sent = self.sock.sendmsg(out[:512])
-        except (BlockingIOError, InterruptedError):
-            sent = 0
-        except OSError:
-            self._out.extend(out)
-            return False  # the reactor's own write reports the failure
-        while sent and out:
-            size = len(out[0])
+    def consume_sent(self, sent: int) -> None:
+        """Drop the first ``sent`` bytes of the output buffer (written by sendmsg)."""
+        out = self.out
+        while sent:
+            head = out[0]
+            size = len(head)
             if sent >= size:
                 sent -= size
                 out.pop(0)
             else:
-                out[0] = memoryview(out[0])[sent:]
+                out[0] = memoryview(head)[sent:]
                 sent = 0
-        if out:
-            self._out.extend(out)
-            return False
-        return not peer.outbound.readable()
+
+    def saw_traffic(self) -> None:
+        """Something arrived: heartbeats count any traffic, and a PING's TTL is cancelled."""
+        self._last_rx = time.monotonic()
+        self._ttl_armed_at = None
 
     @_locked
     def _flush_outbound(self) -> None:
-        self._flush_scheduled = False
+        self.flush_scheduled = False
         peer = self.peer
         if self.closed or peer is None or not self.ready:
             return
         outbound = peer.outbound
-        if self._out:
+        if self.out:
             # Left over by a direct write from the sending thread: send it first (this also
             # arms write readiness when the OS buffer is still full).
             self._write_out()
-        while not self._out:
+        while not self.out:
             batch = outbound.read_many(_batch_limit(outbound))
             if not batch:
                 break
             self.conn.send_messages(batch)
             self._write_out()
-        if self.lingering and not self._out and not outbound.readable():
+        if self.lingering and not self.out and not outbound.readable():
             self.close()
 
     def _write_out(self) -> None:
         if self.closed:
             return
         if self.conn.wants_write():
-            self._out.extend(self.conn.data_to_send())
-        out = self._out
+            self.out.extend(self.conn.data_to_send())
+        out = self.out
         while out:
             try:
                 sent = self.sock.sendmsg(out[:512])
@@ -604,18 +519,10 @@ class StreamEngine:
             except OSError as exc:
                 self._fail(PeerClosed(f"ZMTP: write to {self.endpoint} failed: {exc.strerror}"))
                 return
-            while sent:
-                head = out[0]
-                size = len(head)
-                if sent >= size:
-                    sent -= size
-                    out.pop(0)
-                else:
-                    out[0] = memoryview(head)[sent:]
-                    sent = 0
+            self.consume_sent(sent)
         want_write = bool(out)
-        if want_write != self._writing:
-            self._writing = want_write
+        if want_write != self.writing:
+            self.writing = want_write
             self._update_registration()
             if not want_write:
                 # Whoever drained the leftovers (a read, a heartbeat, the handshake) may not go
@@ -625,16 +532,16 @@ class StreamEngine:
     def _continue_flush(self) -> None:
         peer = self.peer
         if (
-            not self._flush_scheduled and self.ready and peer is not None
+            not self.flush_scheduled and self.ready and peer is not None
             and peer.outbound.readable()
         ):
-            self._flush_scheduled = True
+            self.flush_scheduled = True
             self.reactor.call_soon(self._flush_outbound)
 
     @_locked
     def _on_writable(self) -> None:
         self._write_out()
-        if not self._out:
+        if not self.out:
             self._flush_outbound()
 
     # -- closing ----------------------------------------------------------------------------
@@ -643,9 +550,9 @@ class StreamEngine:
             return
         if self.conn.wants_write():
             # An ERROR command may be pending: one best-effort write, then close.
-            self._out.extend(self.conn.data_to_send())
+            self.out.extend(self.conn.data_to_send())
             try:
-                self.sock.sendmsg(self._out[:64])
+                self.sock.sendmsg(self.out[:64])
             except OSError:
                 pass
         if during_handshake or not self.ready:
@@ -664,7 +571,7 @@ class StreamEngine:
         self._close(error)
 
     def _stall(self) -> None:
-        self._reading = False
+        self.reading = False
         self._update_registration()
         self.stalled = True
 

@@ -87,7 +87,15 @@ class Reactor:
         self._deferred: dict[Callback, None] = {}
         self._stopping = False
         self._selector.register(self._wake_read, _READ, None)
-        self._interest: dict[int, int] = {}
+        # What each fd's handlers want, which fds a caller thread is reading (leased), what the
+        # selector holds now; all under this lock (leases come from other threads).
+        self._interest_lock = threading.Lock()
+        self._wanted: dict[int, tuple[Callback | None, Callback | None]] = {}
+        self._leased: set[int] = set()
+        self._registered: dict[int, int] = {}
+        # Loop iterations so far: a connection the reactor wrote to since a caller's last direct
+        # write is idle again for the caller (io/fastpath.py).
+        self.turns = 0
         # epoll and kqueue see a registration made by another thread at once; the others only
         # on their next call.
         self._poke_on_change = self.selector_name not in ("EpollSelector", "KqueueSelector")
@@ -172,33 +180,66 @@ class Reactor:
     def set_handlers(
         self, fileobj: Any, on_read: Callback | None, on_write: Callback | None
     ) -> None:
-        """(Re)register a file object; None for both unregisters it."""
-        events = (_READ if on_read else 0) | (_WRITE if on_write else 0)
+        """(Re)register a file object; None for both unregisters it (reactor thread only)."""
         fd = fileobj if isinstance(fileobj, int) else fileobj.fileno()
-        # Our own record of what is registered: selectors' get_key() formats an error message
-        # (repr of the socket: two system calls) for every object it does not know.
-        known = self._interest.get(fd)
+        with self._interest_lock:
+            if on_read is None and on_write is None:
+                self._wanted.pop(fd, None)
+                self._leased.discard(fd)
+            else:
+                self._wanted[fd] = (on_read, on_write)
+            self._apply(fd)
+
+    # -- the one registration change other threads may make (see io/fastpath.py) -----------
+    def lease_reads(self, fd: int) -> None:
+        """Stop watching ``fd`` for input while a caller thread reads it (any thread)."""
+        with self._interest_lock:
+            self._leased.add(fd)
+            self._apply(fd)
+
+    def return_reads(self, fd: int) -> None:
+        """Watch ``fd`` for input again, as its handlers ask (any thread)."""
+        with self._interest_lock:
+            if fd in self._leased:
+                self._leased.discard(fd)
+                self._apply(fd)
+
+    def _apply(self, fd: int) -> None:
+        """Bring the selector in line with what is wanted for ``fd`` minus a read lease.
+
+        selectors cannot hold an fd with no interest, so such an fd is unregistered; our own
+        records (``_wanted``, ``_registered``) avoid selectors' get_key(), which formats the
+        repr of an unknown object (two system calls) on every miss.
+        """
+        handlers = self._wanted.get(fd)
+        events = 0
+        if handlers is not None:
+            on_read, on_write = handlers
+            if on_read is not None and fd not in self._leased:
+                events |= _READ
+            if on_write is not None:
+                events |= _WRITE
+        registered = self._registered.get(fd, 0)
         selector = self._selector
         if not events:
-            if known is not None:
-                del self._interest[fd]
+            if registered:
+                del self._registered[fd]
                 try:
                     selector.unregister(fd)
                 except (KeyError, ValueError, OSError):
                     pass
             return
-        handlers = (on_read, on_write)
-        self._interest[fd] = events
-        if known is None:
+        self._registered[fd] = events
+        if not registered:
             selector.register(fd, events, handlers)
         else:
             # (Same interest, new callbacks: selectors makes no system call for that.)
             selector.modify(fd, events, handlers)
-            if known == events:
+            if registered == events:
                 return
         if self._poke_on_change and threading.get_ident() != self.thread_id:
-            # (Transitional: only the engine's fast paths still register from another thread.)
-            # A select()/poll() call in progress does not see a new interest until it returns.
+            # A select()/poll() call in progress does not see a new interest until it returns
+            # (epoll and kqueue do at once).
             self.call_soon(_nothing)
 
     def _run(self) -> None:
@@ -213,6 +254,7 @@ class Reactor:
         wake_read = self._wake_read
         eventfd = wake_read == self._wake_write
         while not self._stopping:
+            self.turns += 1
             timeout: float | None = None
             if calls:
                 timeout = 0
@@ -249,11 +291,11 @@ class Reactor:
                 try:
                     if mask & _WRITE and on_write is not None:
                         on_write()
-                        if mask & _READ and on_read is not None:
+                        if mask & _READ:
                             # The write handler may have unregistered or changed the reader.
-                            current = self._selector.get_map().get(key.fd)
-                            on_read = current.data[0] if current is not None else None
-                    if mask & _READ and on_read is not None:
+                            current = self._wanted.get(key.fd)
+                            on_read = current[0] if current is not None else None
+                    if mask & _READ and on_read is not None and key.fd not in self._leased:
                         on_read()
                 except Exception:
                     log.exception("securemq: I/O handler failed")
@@ -292,4 +334,6 @@ class Reactor:
         self._timers.clear()
         self._calls.clear()
         self._deferred.clear()
-        self._interest.clear()
+        self._wanted.clear()
+        self._registered.clear()
+        self._leased.clear()

@@ -97,8 +97,8 @@ def test_draining_leftover_bytes_goes_on_with_the_pipe(
         # The state the handshake left: leftovers waiting for write readiness, and messages
         # queued in the pipe without a wake-up (the pipe was not empty when they came).
         pushing.peer.outbound._queue.extend([b"%d" % i] for i in range(count))
-        sender._out = [encode_message([b"leftover"])]
-        sender._writing = True
+        sender.out = [encode_message([b"leftover"])]
+        sender.writing = True
         sender._update_registration()
         # Some other path (a read, a heartbeat) writes the leftovers out.
         sender._write_out()

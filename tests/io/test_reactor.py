@@ -120,7 +120,7 @@ def test_suite_slice_on_the_portable_select_loop_and_pipe_waker() -> None:
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-o", "addopts=", "-q", "-x", "-p", "no:cacheprovider",
          "tests/api/test_messaging.py", "tests/interop/test_interop_patterns.py",
-         "tests/io/test_wakeups.py", "tests/io/test_heartbeats.py",
+         "tests/io/test_wakeups.py", "tests/io/test_heartbeats.py", "tests/io/test_fastpath.py",
          "tests/security/test_curve_traffic_failures.py"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=280,
     )

@@ -1,0 +1,175 @@
+"""The ownership protocol: when a socket's own thread may touch a connection's OS socket.
+
+How this works
+--------------
+A connection (``StreamEngine``) has a write side and a read side, and both belong to the
+reactor thread. The socket's caller thread may take one of them for a short while, only through
+this module, and only by *acquiring* it under the connection's lock (never by waiting for it):
+
+* **A write turn** (``write_turn``). When a send makes the outbound pipe non-empty, the caller
+  may write that message itself instead of waking the reactor -- if it gets the connection lock
+  at once, the handshake is done, the connection is not closing or lingering, nothing waits in
+  the output buffer, the reactor is neither waiting for writability nor about to flush, and the
+  connection is *idle*: the reactor has gone round its loop since the caller's last turn, or the
+  peer has sent something since (a request/reply exchange). In a burst the caller therefore
+  writes the first message and every later one goes to the reactor, which writes in batches; the
+  choice follows the connection's state, not a clock. What the OS socket does not take stays in
+  the output buffer, and a failed write leaves everything there; in both cases, and whenever
+  more messages wait in the pipe, the turn ends by handing over to the reactor (``call_soon``),
+  which arms writability, reports the error and closes. Fan-out sockets (PUB, XPUB) never take
+  turns: one send would cost a system call per subscriber on the caller's thread.
+
+* **A read lease** (``ReadLease``), for one blocking wait. A caller about to wait in recv on a
+  socket whose only connection is ready takes the lease: the reactor stops watching that
+  descriptor for input (``Reactor.lease_reads``, the one registration change another thread
+  may make, under the reactor's interest lock) and the caller waits on the descriptor and its
+  own waker together, reading under the connection lock when the descriptor is readable. Plain
+  message traffic goes into the inbound pipe as the reactor would put it there. Anything else --
+  a command (PING, SUBSCRIBE, ...), output to send, a full inbound pipe, an error, the end of the
+  stream -- is stashed in order and the lease ends at once: the reactor resumes reading and
+  handles the stash before any new input. ``end()`` returns the descriptor to the reactor when
+  the wait is over. A lease is refused while anything is stashed or backlogged, during bulk
+  transfers (the reactor's reads then overlap the caller's work), and when the connection is
+  closing; the reactor's own reader skips a descriptor that is leased.
+
+The caller never registers or unregisters a descriptor itself, never starts or cancels timers,
+never closes a connection, and never reports a monitor event: every error it meets is handed to
+the reactor, which handles it exactly as if it had met it itself.
+"""
+
+from __future__ import annotations
+
+import select
+from typing import TYPE_CHECKING
+
+from ..zmtp import events as ev
+
+if TYPE_CHECKING:
+    from .engine import StreamEngine
+
+# Plain message reads larger than this are a bulk transfer: left to the reactor.
+LEASE_MAX_READ = 1 << 16
+# Most buffers one sendmsg takes (below the kernel's IOV_MAX).
+SENDMSG_PARTS = 512
+
+
+def write_turn(engine: StreamEngine) -> bool:
+    """On the caller's thread, when the outbound pipe became non-empty: write what it holds
+    now. False: the turn was not available (the caller hands over to the reactor instead)."""
+    lock = engine.lock
+    if not lock.acquire(blocking=False):
+        return False
+    try:
+        peer = engine.peer
+        reactor = engine.reactor
+        if (
+            engine.closed or not engine.ready or engine.lingering or engine.out
+            or engine.writing or engine.flush_scheduled or peer is None
+            or (reactor.turns == engine.turn_mark and engine.reads == engine.reads_mark)
+        ):
+            return False
+        engine.turn_mark = reactor.turns
+        engine.reads_mark = engine.reads
+        outbound = peer.outbound
+        batch = outbound.read_many(1 if len(outbound) == 1 else engine.batch_limit())
+        if not batch:
+            return True
+        engine.conn.send_messages(batch)
+        out = engine.out
+        out.extend(engine.conn.data_to_send())
+        try:
+            sent = engine.sock.sendmsg(out[:SENDMSG_PARTS])
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:
+            sent = -1  # left in the buffer: the reactor's own write meets the error again
+        if sent >= 0:
+            engine.consume_sent(sent)
+        if out or outbound.readable():
+            engine.hand_over_writes()
+        return True
+    finally:
+        lock.release()
+
+
+class ReadLease:
+    """The caller's read side of one connection for one wait (see the module comment)."""
+
+    __slots__ = ("_poller", "engine", "fd")
+
+    def __init__(self, engine: StreamEngine, waker_fd: int) -> None:
+        self.engine = engine
+        self.fd = engine.fd
+        self._poller = select.poll()
+        self._poller.register(waker_fd, select.POLLIN)
+        self._poller.register(self.fd, select.POLLIN)
+
+    def take(self) -> bool:
+        """Lease the read side now, if the connection's state allows it."""
+        engine = self.engine
+        if not engine.lock.acquire(blocking=False):
+            return False
+        try:
+            if (
+                engine.leased or engine.closed or not engine.ready or not engine.reading
+                or engine.stash or engine.backlog or engine.read_size > LEASE_MAX_READ
+            ):
+                return False
+            engine.leased = True
+            engine.reactor.lease_reads(self.fd)
+            return True
+        finally:
+            engine.lock.release()
+
+    def wait(self, timeout_ms: int) -> None:
+        """Wait for the waker or the descriptor; read the descriptor if it is ready."""
+        for fd, _ in self._poller.poll(timeout_ms):
+            if fd == self.fd:
+                self._read()
+
+    def _read(self) -> None:
+        engine = self.engine
+        with engine.lock:
+            if not engine.leased or engine.closed:
+                return
+            engine.reads += 1
+            try:
+                data = engine.sock.recv(engine.read_size)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                data = b""
+            engine.saw_traffic()
+            if len(data) == engine.read_size:
+                engine.adapt_read_size(len(data))
+            events = engine.conn.receive_data(data)
+            if data and all(type(event) is ev.MessagesReceived for event in events):
+                inbound = engine.peer.inbound if engine.peer is not None else None
+                undelivered: list[list[bytes]] = []
+                for event in events:
+                    messages = event.messages  # type: ignore[union-attr]
+                    if undelivered or inbound is None:
+                        undelivered.extend(messages)
+                        continue
+                    taken = inbound.write_many(messages)
+                    if taken < len(messages):
+                        undelivered.extend(messages[taken:])
+                if not undelivered and not engine.conn.wants_write():
+                    return
+                # A full inbound pipe (the reactor pauses reading) or output to send: hand over.
+                events = [ev.MessagesReceived(undelivered)] if undelivered else []
+            engine.stash.append((events, not data))
+            self._end_locked()
+            engine.reactor.call_soon(engine.process_stash)
+
+    def end(self) -> None:
+        """The wait is over: the reactor watches the descriptor again."""
+        engine = self.engine
+        with engine.lock:
+            self._end_locked()
+
+    def _end_locked(self) -> None:
+        engine = self.engine
+        if engine.leased:
+            engine.leased = False
+            engine.reactor.return_reads(self.fd)

@@ -1,0 +1,381 @@
+"""The ownership protocol of io/fastpath.py, tested on its own and under concurrency.
+
+* Reactor state belongs to the reactor thread: every registration, timer, engine callback and
+  monitor event of these tests is checked to run there (a recorder wraps them), while caller
+  threads take write turns and read leases as hard as they can.
+* Write turns follow state, not a clock: an idle connection is written by the caller, the rest
+  of a burst by the reactor, and a connection is idle again once the reactor has run or the
+  peer has spoken.
+* Read leases: while a caller holds one, the reactor does not watch the descriptor for input;
+  a command (PING) or the end of the stream met by the caller is handed to the reactor.
+* Stress: several threads send numbered messages in bursts and in ping-pong over tcp and ipc,
+  through connection resets and close/reconnect cycles; nothing is duplicated or reordered, and
+  without resets nothing is lost.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import securemq as zmq
+from securemq.io import fastpath
+from securemq.io.engine import StreamEngine
+from securemq.io.reactor import Reactor
+from securemq.io.session import SocketSession
+from tests.faults.faultproxy import FaultProxy
+
+DEADLINE = 10.0
+
+
+@pytest.fixture
+def reactor_only(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Fail (at the end of the test) if reactor state is touched from any other thread."""
+    violations: list[str] = []
+
+    def guard(cls: type, name: str) -> None:
+        original = getattr(cls, name)
+
+        def checked(self: Any, *args: Any, **kwargs: Any) -> Any:
+            reactor = self if isinstance(self, Reactor) else self.reactor
+            if reactor.running and not reactor.in_reactor():
+                violations.append(f"{cls.__name__}.{name} from {threading.current_thread().name}")
+            return original(self, *args, **kwargs)
+
+        monkeypatch.setattr(cls, name, checked)
+
+    for name in ("set_handlers", "call_later", "defer"):
+        guard(Reactor, name)
+    for name in ("engine_ready", "engine_closed", "monitor_event", "zap_attach"):
+        guard(SocketSession, name)
+    for name in ("_fail", "_close", "_update_registration", "_write_out", "start_linger"):
+        guard(StreamEngine, name)
+    return violations
+
+
+@pytest.fixture
+def ctx() -> Iterator[zmq.Context]:
+    context = zmq.Context()
+    yield context
+    context.destroy(linger=0)
+
+
+def _until(condition: Callable[[], bool], what: str, timeout: float = DEADLINE) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.001)
+
+
+def _engine_of(sock: zmq.Socket) -> StreamEngine:
+    _until(lambda: sock._session is not None and len(sock._session.ready_engines) == 1,
+           "one ready connection")
+    assert sock._session is not None
+    return sock._session.ready_engines[0]
+
+
+def _pair(ctx: zmq.Context, a: int, b: int) -> tuple[zmq.Socket, zmq.Socket]:
+    server, client = ctx.socket(a), ctx.socket(b)
+    for sock in (server, client):
+        sock.linger = 0
+        sock.rcvtimeo = sock.sndtimeo = int(DEADLINE * 1000)
+    port = server.bind_to_random_port("tcp://127.0.0.1")
+    client.connect(f"tcp://127.0.0.1:{port}")
+    return server, client
+
+
+def test_the_guard_sees_reactor_state_touched_from_another_thread(
+    ctx: zmq.Context, reactor_only: list[str]
+) -> None:
+    sock = ctx.socket(zmq.PULL)
+    sock.bind("tcp://127.0.0.1:*")
+    reactor = ctx.io.reactor()
+    reactor.call_later(1.0, lambda: None)  # (wrong: from the test thread)
+    assert reactor_only == ["Reactor.call_later from MainThread"]
+    reactor_only.clear()
+
+
+# -- write turns --------------------------------------------------------------------------------
+def test_write_turns_follow_state_not_time(ctx: zmq.Context, reactor_only: list[str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    server, client = _pair(ctx, zmq.PULL, zmq.PUSH)
+    client.send(b"warm-up")
+    assert server.recv() == b"warm-up"
+    engine = _engine_of(client)
+    turns: list[bool] = []
+    real = fastpath.write_turn
+
+    def recording(e: StreamEngine) -> bool:
+        took = real(e)
+        turns.append(took)
+        return took
+
+    monkeypatch.setattr(fastpath, "write_turn", recording)
+    # Idle (the reactor ran since the warm-up): the caller writes itself.
+    _until(lambda: engine.reactor.turns != engine.turn_mark, "the reactor to go round")
+    client.send(b"one")
+    assert turns == [True]
+    # A burst: the reactor has not run since, so the rest is handed over...
+    engine.reactor.run_sync(lambda: engine.lock.acquire() and engine.lock.release())
+    for i in range(200):
+        client.send(b"burst %d" % i)
+    assert [server.recv() for _ in range(201)] == [b"one"] + [b"burst %d" % i for i in range(200)]
+    assert turns.count(True) <= 2, "a burst must be left to the reactor's batched writes"
+    assert reactor_only == []
+
+
+def test_peer_that_spoke_makes_the_connection_idle_again(ctx: zmq.Context,
+                                                         reactor_only: list[str]) -> None:
+    server, client = _pair(ctx, zmq.REP, zmq.REQ)
+    for i in range(50):
+        client.send(b"q%d" % i)
+        assert server.recv() == b"q%d" % i
+        server.send(b"a%d" % i)
+        assert client.recv() == b"a%d" % i
+    engine = _engine_of(client)
+    assert engine.reads_mark == engine.reads or engine.turn_mark >= 0  # turns were taken
+    assert reactor_only == []
+
+
+def test_a_reset_met_by_a_caller_write_is_handled_by_the_reactor(
+    ctx: zmq.Context, reactor_only: list[str]
+) -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    push = ctx.socket(zmq.PUSH)
+    push.linger = 0
+    monitor = push.get_monitor_socket()
+    monitor.rcvtimeo = int(DEADLINE * 1000)
+    push.connect(f"tcp://127.0.0.1:{port}")
+    conn, _ = listener.accept()
+    conn.settimeout(DEADLINE)
+    from tests.io.test_bad_peers import ready, recv_exact
+    from tests.security.raw import greeting
+
+    conn.sendall(greeting(b"NULL") + ready(b"PULL"))
+    recv_exact(conn, 64)
+    _engine_of(push)
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    conn.close()  # RST
+    listener.close()
+    for i in range(100):  # caller turns meet the reset (EPIPE/ECONNRESET)
+        try:
+            push.send(b"x%d" % i, zmq.NOBLOCK)
+        except zmq.Again:
+            break
+    from zmq.utils.monitor import recv_monitor_message
+
+    deadline = time.monotonic() + DEADLINE
+    while recv_monitor_message(monitor)["event"] != zmq.EVENT_DISCONNECTED:
+        assert time.monotonic() < deadline
+    assert reactor_only == []
+
+
+# -- read leases ---------------------------------------------------------------------------------
+def test_lease_pauses_the_reactor_and_hands_commands_back(ctx: zmq.Context,
+                                                          reactor_only: list[str]) -> None:
+    server, client = _pair(ctx, zmq.ROUTER, zmq.DEALER)
+    client.heartbeat_ivl = 0
+    server.heartbeat_ivl = 0
+    client.send(b"hello")
+    ident, _body = server.recv_multipart()
+    engine = _engine_of(client)
+    lease = fastpath.ReadLease(engine, client._waker.fileno())
+    assert lease.take()
+    try:
+        registered = engine.reactor._registered.get(engine.fd, 0)
+        assert not registered & 1, "the reactor still watches a leased descriptor for input"
+        assert not fastpath.ReadLease(engine, client._waker.fileno()).take()  # one at a time
+        server.send_multipart([ident, b"via the lease"])
+        deadline = time.monotonic() + DEADLINE
+        while not engine.peer.inbound.readable():
+            assert time.monotonic() < deadline
+            lease.wait(100)
+    finally:
+        lease.end()
+    assert engine.reactor._registered.get(engine.fd, 0) & 1
+    assert client.recv() == b"via the lease"
+    assert reactor_only == []
+
+
+def test_ping_and_eof_met_under_a_lease_go_to_the_reactor(ctx: zmq.Context,
+                                                          reactor_only: list[str]) -> None:
+    """A mock peer PINGs the client while the client waits in recv (holding a lease): the PONG
+    comes back (from the reactor), then the peer hangs up: DISCONNECTED, from the reactor."""
+    from tests.io.test_bad_peers import command, read_frame, ready, recv_exact
+    from tests.security.raw import greeting
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    dealer = ctx.socket(zmq.DEALER)
+    dealer.linger = 0
+    monitor = dealer.get_monitor_socket()
+    monitor.rcvtimeo = int(DEADLINE * 1000)
+    dealer.connect(f"tcp://127.0.0.1:{port}")
+    conn, _ = listener.accept()
+    conn.settimeout(DEADLINE)
+    conn.sendall(greeting(b"NULL") + ready(b"ROUTER"))
+    recv_exact(conn, 64)
+    read_frame(conn)  # its READY
+    _engine_of(dealer)
+    got: list[bytes] = []
+    waiter = threading.Thread(target=lambda: got.append(dealer.recv()), daemon=True)
+    waiter.start()
+    conn.sendall(command(b"PING", b"\x00\x00ctx"))
+    _flags, body = read_frame(conn)
+    assert body[1:5] == b"PONG" and body.endswith(b"ctx")
+    conn.sendall(b"\x00\x05after")
+    waiter.join(DEADLINE)
+    assert got == [b"after"]
+    conn.close()
+    from zmq.utils.monitor import recv_monitor_message
+
+    deadline = time.monotonic() + DEADLINE
+    while recv_monitor_message(monitor)["event"] != zmq.EVENT_DISCONNECTED:
+        assert time.monotonic() < deadline
+    listener.close()
+    assert reactor_only == []
+
+
+# -- stress ---------------------------------------------------------------------------------------
+def _echo_server(ctx: zmq.Context, endpoint: str, stop: threading.Event) -> tuple[
+        threading.Thread, str, dict[bytes, list[int]]]:
+    router = ctx.socket(zmq.ROUTER)
+    router.linger = 0
+    router.rcvtimeo = 50
+    router.bind(endpoint)
+    bound = router.last_endpoint.decode()
+    seen: dict[bytes, list[int]] = {}
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                ident, client, number = router.recv_multipart()
+            except zmq.Again:
+                continue
+            seen.setdefault(client, []).append(int(number))
+            router.send_multipart([ident, client, number])
+        router.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return thread, bound, seen
+
+
+def _client(ctx: zmq.Context, endpoint: str, name: bytes, count: int, rng: random.Random,
+            errors: list[str], seen_back: list[int]) -> None:
+    dealer = ctx.socket(zmq.DEALER)
+    dealer.linger = 0
+    dealer.rcvtimeo = 200
+    dealer.connect(endpoint)
+    sent = 0
+    try:
+        while sent < count:
+            burst = rng.choice((1, 1, 1, 5, 50))  # ping-pong (caller turns) and bursts (reactor)
+            for _ in range(min(burst, count - sent)):
+                dealer.send_multipart([name, b"%d" % sent])
+                sent += 1
+            # Numbers come back in order: once the last one sent is back, every earlier one
+            # has arrived or was lost in a reset (a timeout means this burst's end was lost).
+            while not seen_back or seen_back[-1] < sent - 1:
+                try:
+                    _, number = dealer.recv_multipart()
+                except zmq.Again:
+                    break
+                seen_back.append(int(number))
+    except Exception as exc:  # reported by the test thread
+        errors.append(f"{name!r}: {type(exc).__name__}: {exc}")
+    finally:
+        dealer.close()
+
+
+def _strictly_increasing(numbers: list[int]) -> bool:
+    return all(a < b for a, b in itertools.pairwise(numbers))
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("transport", ["tcp", "ipc"])
+def test_many_threads_no_loss_no_duplicate_no_reorder(ctx: zmq.Context, transport: str,
+                                                      tmp_path: Path,
+                                                      reactor_only: list[str]) -> None:
+    stop = threading.Event()
+    endpoint = ("tcp://127.0.0.1:*" if transport == "tcp"
+                else f"ipc://{tmp_path}/fastpath-{os.getpid()}.ipc")
+    server, bound, seen = _echo_server(ctx, endpoint, stop)
+    errors: list[str] = []
+    back: dict[bytes, list[int]] = {}
+    threads = []
+    for i in range(4):
+        name = b"client-%d" % i
+        back[name] = []
+        threads.append(threading.Thread(
+            target=_client, args=(ctx, bound, name, 3000, random.Random(i), errors, back[name]),
+            daemon=True))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(150)
+    stop.set()
+    server.join(DEADLINE)
+    assert errors == []
+    for name, numbers in back.items():
+        assert numbers == list(range(3000)), f"{name!r}: lost, duplicated or reordered"
+        assert seen[name] == list(range(3000))
+    assert reactor_only == []
+
+
+@pytest.mark.timeout(180)
+def test_resets_and_reconnects_never_duplicate_or_reorder(ctx: zmq.Context,
+                                                           reactor_only: list[str]) -> None:
+    stop = threading.Event()
+    server, bound, seen = _echo_server(ctx, "tcp://127.0.0.1:*", stop)
+    port = int(bound.rsplit(":", 1)[1])
+    errors: list[str] = []
+    with FaultProxy("127.0.0.1", port) as proxy:
+        via_proxy = f"tcp://127.0.0.1:{proxy.port}"
+        back: dict[bytes, list[int]] = {}
+        threads = []
+        for i in range(3):
+            name = b"client-%d" % i
+            back[name] = []
+            threads.append(threading.Thread(
+                target=_client,
+                args=(ctx, via_proxy, name, 2000, random.Random(10 + i), errors, back[name]),
+                daemon=True))
+        # One more thread closes and reconnects a socket over and over (new connections).
+        cycles: list[int] = []
+
+        def churn() -> None:
+            for cycle in range(30):
+                numbers: list[int] = []
+                _client(ctx, via_proxy, b"churn-%d" % cycle, 20, random.Random(cycle), errors,
+                        numbers)
+                cycles.append(len(numbers))
+
+        threads.append(threading.Thread(target=churn, daemon=True))
+        for thread in threads:
+            thread.start()
+        for _ in range(5):  # resets while everyone is sending
+            time.sleep(0.05)
+            proxy.cut_all(reset=True)
+        for thread in threads:
+            thread.join(150)
+    stop.set()
+    server.join(DEADLINE)
+    assert errors == []
+    for name, numbers in back.items():
+        assert _strictly_increasing(numbers), f"{name!r}: duplicated or reordered echoes"
+        assert _strictly_increasing(seen.get(name, [])), f"{name!r}: server saw a repeat"
+        assert numbers, f"{name!r}: nothing got through the resets"
+    assert len(cycles) == 30
+    assert reactor_only == []
