@@ -92,7 +92,7 @@ class Waker:
     def clear(self) -> None:
         if self._flag:
             with self._lock:
-                if self._flag:
+                if self._flag and self._rfd >= 0:
                     self._flag = False
                     try:
                         if self._wfd == self._rfd:
@@ -130,10 +130,11 @@ class Waker:
         return self._rfd < 0
 
     def close(self) -> None:
+        """Release the descriptors now. The flag stays set, so a waiter returns at once."""
         with self._lock:
             rfd, wfd = self._rfd, self._wfd
             self._rfd = self._wfd = -1
-            self._flag = False
+            self._flag = True
             self._callbacks = ()
             self._poller = None
         for fd in {rfd, wfd}:

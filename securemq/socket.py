@@ -553,9 +553,14 @@ class Socket:
         session = self._session
         if session is None:
             hub, mailbox = self._hub, self._mailbox
+
+            def finished() -> None:
+                # Closed and done lingering: release the waker's descriptors now.
+                hub.finished(mailbox)
+                mailbox.waker.close()
+
             session = self._session = SocketSession(
-                hub, int(self._type), mailbox, self._monitor,
-                on_finished=lambda: hub.finished(mailbox),
+                hub, int(self._type), mailbox, self._monitor, on_finished=finished
             )
         return session
 
@@ -675,6 +680,7 @@ class Socket:
         else:
             self._monitor.stop()
             self._hub.finished(self._mailbox)
+            self._waker.close()
 
     # -- monitor ----------------------------------------------------------------------------
     def monitor(self, addr: str | None, events: int = Event.ALL) -> None:

@@ -446,8 +446,10 @@ class StreamEngine:
     def _zap_finished(self) -> None:
         zap = self._zap_peer
         self._zap_peer = None
-        if zap is not None and isinstance(zap.tag, Peer):
-            self.owner.zap_detach(zap.tag)
+        if zap is not None:
+            zap.inbound.reader_wake = _no_wake  # (the handler may hold these pipes a while)
+            if isinstance(zap.tag, Peer):
+                self.owner.zap_detach(zap.tag)
 
     # -- writing ----------------------------------------------------------------------------
     def _schedule_flush(self) -> None:
@@ -611,3 +613,14 @@ class StreamEngine:
         if self._on_closed is not None:
             self._on_closed(self, error)
         self.owner.engine_closed(self, error)
+        self._unhook()
+
+    def _unhook(self) -> None:
+        """Take our callbacks off the peer's pipes (a persistent peer outlives us, and no
+        reference cycle through this engine is left for the garbage collector)."""
+        peer = self.peer
+        if peer is not None:
+            peer.inbound.reader_wake = self._socket_wake
+            peer.inbound.writer_wake = _no_wake
+            peer.outbound.reader_wake = _no_wake
+        self._on_closed = None

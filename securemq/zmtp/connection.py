@@ -185,7 +185,6 @@ class ZmtpConnection:
         self._subscription_commands = False
         self._partial: list[bytes] = []  # unfinished message (transforming mechanisms only)
         self._traffic_failure = False
-        self._on_command = self._ready_command
 
     # ----------------------------------------------------------------- public API
 
@@ -398,7 +397,7 @@ class ZmtpConnection:
             if self.mechanism.transforms_traffic:
                 self._receive_boxed(data, out)
             else:
-                self._decoder.feed_messages(data, out, self._on_command)
+                self._decoder.feed_messages(data, out, self._ready_command)
         finally:
             if out:
                 self._events.append(MessagesReceived(out))
@@ -414,7 +413,7 @@ class ZmtpConnection:
                 raise
         finally:
             # What opened before a bad frame is still delivered, in order.
-            on_command = self._on_command
+            on_command = self._ready_command
             partial = self._partial
             try:
                 for flags, body in decoded:

@@ -103,17 +103,23 @@ def test_cleared_waker_descriptor_is_not_readable(waker_kind: str) -> None:
 
 
 def test_wake_after_close_is_harmless(waker_kind: str) -> None:
+    """close() releases the descriptors at once; a late wake() from another thread must not
+    write into a descriptor that reused the number, and a waiter returns at once."""
     waker = pipe.Waker()
     fd = waker.fileno()
     waker.close()
     assert waker.fileno() == -1
-    replacement = os.open(os.devnull, os.O_RDONLY)  # may reuse the number
+    read_end, write_end = os.pipe()  # likely to reuse the waker's numbers
     try:
-        waker.wake()  # must not write into whatever now has that number
+        waker.wake()
         waker.clear()
-        assert not waker.wait(0)
+        assert waker.wait(None), "a closed waker must not block a waiter"
+        os.set_blocking(read_end, False)
+        with pytest.raises(BlockingIOError):
+            os.read(read_end, 1)  # nothing was written into the reused descriptors
     finally:
-        os.close(replacement)
+        os.close(read_end)
+        os.close(write_end)
     assert fd >= 0
 
 
