@@ -6,6 +6,8 @@ proxy, the constants (libzmq numbering), ZMQError and friends, curve_keypair / c
 
 from __future__ import annotations
 
+from typing import Any
+
 from . import constants
 from .constants import *  # noqa: F403
 from .constants import (
@@ -66,25 +68,44 @@ def device(device_type: int, frontend: Socket, backend: Socket) -> None:
     proxy(frontend, backend)
 
 
-# pyzmq's other top-level names, from the API-level packages built on the names above.
-from . import backend, sugar  # noqa: E402
-from .backend import IPC_PATH_MAX_LEN, PYZMQ_DRAFT_API, zmq_errno, zmq_poll  # noqa: E402
-from .sugar import (  # noqa: E402
-    MessageTracker,
-    Stopwatch,
-    SyncContext,
-    SyncSocket,
-    __revision__,
-    pyzmq_version_info,
-)
+# pyzmq's other top-level names.
+from .poll import zmq_poll  # noqa: E402
+from .stopwatch import Stopwatch  # noqa: E402
+from .tracker import MessageTracker  # noqa: E402
 
+SyncContext = Context  # pyzmq 27: Context[SyncSocket]; securemq's classes are not generic
+SyncSocket = Socket
+__revision__ = ""
 COPY_THRESHOLD = 65536
-DRAFT_API = PYZMQ_DRAFT_API
+# sizeof(sockaddr_un.sun_path) - 1 on Linux, as libzmq reports it.
+IPC_PATH_MAX_LEN = 107
+PYZMQ_DRAFT_API = DRAFT_API = has("draft")
+
+
+def pyzmq_version_info() -> tuple[int, int, int]:
+    major, minor, patch = (int(part) for part in pyzmq_version().split(".")[:3])
+    return major, minor, patch
+
+
+def zmq_errno() -> int:
+    """libzmq's last errno; always 0 here (errors are raised, never stored)."""
+    return 0
+
+
+def __getattr__(name: str) -> Any:
+    # ``zmq.backend`` / ``zmq.sugar`` as attributes, as pyzmq has them; imported on first use
+    # (they are built on this module, which must not import them back).
+    if name in ("backend", "sugar"):
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "COPY_THRESHOLD", "DRAFT_API", "IPC_PATH_MAX_LEN", "MessageTracker", "PYZMQ_DRAFT_API",
-    "Stopwatch", "SyncContext", "SyncSocket", "__revision__", "backend", "pyzmq_version_info",
-    "sugar", "zmq_errno", "zmq_poll",
+    "Stopwatch", "SyncContext", "SyncSocket", "__revision__", "pyzmq_version_info",
+    "zmq_errno", "zmq_poll",
     "FAILED_AUTH_BACKOFF",
     "Again", "Context", "ContextOption", "ContextTerminated", "DeviceType", "Errno", "Event",
     "Flag", "Frame", "Message", "MessageOption", "NotDone", "PollEvent", "Poller",

@@ -148,3 +148,14 @@ def poller_flags(poller: Poller, obj: Any) -> int:
         if registered is obj:
             return flags
     return 0
+
+
+def zmq_poll(sockets: list[tuple[Any, int]], timeout: float | None = -1) -> list[tuple[Any, int]]:
+    """pyzmq's ``zmq_poll``: poll ``[(socket_or_fd, flags), ...]`` for up to ``timeout`` ms
+    (negative or None: no limit); ``[(socket_or_fd, events), ...]`` for those ready."""
+    if not sockets:
+        return []
+    poller = Poller()
+    for sock, flags in sockets:
+        poller.register(sock, flags)
+    return poller.poll(timeout)

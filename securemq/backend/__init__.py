@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import securemq
 from securemq import (
+    IPC_PATH_MAX_LEN,
+    PYZMQ_DRAFT_API,
     Context,
     Frame,
     Message,
@@ -19,30 +20,11 @@ from securemq import (
     curve_public,
     has,
     strerror,
+    zmq_errno,
+    zmq_poll,
     zmq_version_info,
 )
 from securemq.proxy import proxy, proxy_steerable
-
-# sizeof(sockaddr_un.sun_path) - 1 on Linux, as libzmq reports it.
-IPC_PATH_MAX_LEN = 107
-# Whether the draft socket types (SERVER/CLIENT, RADIO/DISH, ...) are there, as the core says.
-PYZMQ_DRAFT_API = has("draft")
-
-
-def zmq_errno() -> int:
-    """libzmq's last errno; always 0 here (errors are raised, never stored)."""
-    return 0
-
-
-def zmq_poll(sockets: list[tuple[Any, int]], timeout: float | None = -1) -> list[tuple[Any, int]]:
-    """Poll ``[(socket_or_fd, flags), ...]`` for up to ``timeout`` ms (negative: no limit);
-    return ``[(socket_or_fd, events), ...]`` for those ready."""
-    if not sockets:
-        return []
-    poller = securemq.Poller()
-    for sock, flags in sockets:
-        poller.register(sock, flags)
-    return poller.poll(timeout)
 
 
 def __getattr__(name: str) -> Any:

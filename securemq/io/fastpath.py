@@ -40,12 +40,47 @@ the reactor, which handles it exactly as if it had met it itself.
 from __future__ import annotations
 
 import select
-from typing import TYPE_CHECKING
+import socket
+import threading
+from typing import Protocol
 
+from ..pipe import Peer
 from ..zmtp import events as ev
+from ..zmtp.connection import ZmtpConnection
+from .reactor import Reactor
 
-if TYPE_CHECKING:
-    from .engine import StreamEngine
+
+class Connection(Protocol):
+    """The state of a connection (``StreamEngine``) the fast paths may read or change, and only
+    while holding ``lock``; everything else of the engine is the reactor's."""
+
+    lock: threading.RLock
+    reactor: Reactor
+    sock: socket.socket
+    conn: ZmtpConnection
+    fd: int
+    peer: Peer | None
+    closed: bool
+    ready: bool
+    lingering: bool
+    out: list[bytes | memoryview]
+    writing: bool
+    flush_scheduled: bool
+    reading: bool
+    leased: bool
+    read_size: int
+    reads: int
+    turn_mark: int
+    reads_mark: int
+    stash: list[tuple[list[ev.Event], bool]]
+    backlog: list[list[bytes]]
+
+    def batch_limit(self) -> int: ...
+    def consume_sent(self, sent: int) -> None: ...
+    def hand_over_writes(self) -> None: ...
+    def saw_traffic(self) -> None: ...
+    def adapt_read_size(self, got: int) -> None: ...
+    def process_stash(self) -> None: ...
 
 # Plain message reads larger than this are a bulk transfer: left to the reactor.
 LEASE_MAX_READ = 1 << 16
@@ -53,7 +88,7 @@ LEASE_MAX_READ = 1 << 16
 SENDMSG_PARTS = 512
 
 
-def write_turn(engine: StreamEngine) -> bool:
+def write_turn(engine: Connection) -> bool:
     """On the caller's thread, when the outbound pipe became non-empty: write what it holds
     now. False: the turn was not available (the caller hands over to the reactor instead)."""
     lock = engine.lock
@@ -97,7 +132,7 @@ class ReadLease:
 
     __slots__ = ("_poller", "engine", "fd")
 
-    def __init__(self, engine: StreamEngine, waker_fd: int) -> None:
+    def __init__(self, engine: Connection, waker_fd: int) -> None:
         self.engine = engine
         self.fd = engine.fd
         self._poller = select.poll()

@@ -46,7 +46,8 @@ API_LEVEL = (
 )
 API_PUBLIC = frozenset(
     {"securemq", "securemq.asyncio", "securemq.proxy", "securemq.monitor", "securemq.poll",
-     "securemq.constants", "securemq.error", "securemq.z85", "securemq.frame"}
+     "securemq.constants", "securemq.error", "securemq.z85", "securemq.frame",
+     "securemq.tracker", "securemq.stopwatch"}
 )
 STDLIB = frozenset(sys.stdlib_module_names)
 
@@ -77,13 +78,25 @@ def imports_of(source: str, module: str, is_package: bool = False) -> list[Impor
             found.extend(Import(module, alias.name, node.lineno) for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             base = _resolve(module, is_package, node.level, node.module)
-            found.append(Import(module, base, node.lineno))
-            found.extend(
-                Import(module, f"{base}.{alias.name}", node.lineno)
-                for alias in node.names
-                if alias.name != "*"
-            )
+            names = [f"{base}.{alias.name}" for alias in node.names if alias.name != "*"]
+            # ``from .. import socket_types`` imports that submodule, not the package's own
+            # names (the parent package is always initialized first, whatever imports it).
+            if len(names) < len(node.names) or not all(_is_submodule(n) for n in names):
+                found.append(Import(module, base, node.lineno))
+            found.extend(Import(module, name, node.lineno) for name in names)
     return found
+
+
+def _is_submodule(dotted: str) -> bool:
+    """True when ``dotted`` names a module file or package under securemq/ or auth/."""
+    parts = dotted.split(".")
+    if parts[0] != "securemq" or len(parts) < 2:
+        return False
+    if parts[1] == "auth":
+        rel, root = Path(*parts[2:]) if len(parts) > 2 else Path(), AUTH
+    else:
+        rel, root = Path(*parts[1:]), PKG
+    return (root / rel).with_suffix(".py").is_file() or (root / rel / "__init__.py").is_file()
 
 
 def _module_name(path: Path) -> tuple[str, bool]:
@@ -172,6 +185,23 @@ def rule_transports(imp: Import) -> str | None:
     return None
 
 
+# The API layer: the pyzmq facade and what is built on it. io/ serves it and must not reach it.
+API_LAYER = (
+    "securemq.socket", "securemq.context", "securemq.poll", "securemq.asyncio",
+    "securemq.monitor", "securemq.proxy", *API_LEVEL,
+)
+
+
+def rule_io(imp: Import) -> str | None:
+    if not _within(imp.module, "securemq.io"):
+        return None
+    if imp.target == "securemq" or any(_within(imp.target, api) for api in API_LAYER):
+        return f"io/ must not import the API layer, got {imp.target}"
+    if _within(imp.target, "securemq.auth") or _within(imp.target, "securemq.routing"):
+        return f"io/ moves bytes and peers, never routing or auth: got {imp.target}"
+    return None
+
+
 def rule_core_never_imports_auth(imp: Import) -> str | None:
     if _within(imp.module, "securemq.auth") or not _within(imp.module, "securemq"):
         return None
@@ -218,6 +248,7 @@ RULES: tuple[Rule, ...] = (
     rule_zmtp,
     rule_routing,
     rule_transports,
+    rule_io,
     rule_core_never_imports_auth,
     rule_auth_public_only,
     rule_api_level_public_only,
@@ -247,6 +278,74 @@ def test_tree_has_the_layers() -> None:
 def test_no_layer_reaches_up() -> None:
     problems = violations(list(all_modules()))
     assert problems == [], "\n".join(problems)
+
+
+def import_graph(modules: list[tuple[str, bool, str]]) -> dict[str, set[str]]:
+    """module -> the securemq modules it imports (any depth, TYPE_CHECKING included)."""
+    names = {name for name, _, _ in modules}
+    graph: dict[str, set[str]] = {name: set() for name in names}
+    for name, is_package, source in modules:
+        for imp in imports_of(source, name, is_package):
+            target = real_module(imp.target) if _top(imp.target) == "securemq" else imp.target
+            if target in names and target != name:
+                graph[name].add(target)
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    found: list[list[str]] = []
+    counter = 0
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work: list[tuple[str, Iterator[str]]] = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph[child]))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return found
+
+
+def test_no_import_cycles_anywhere_in_the_package() -> None:
+    """Every import counts, function-local and TYPE_CHECKING ones too."""
+    assert cycles(import_graph(list(all_modules()))) == []
+
+
+def test_cycle_finder_finds_cycles() -> None:
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
 
 
 def test_auth_imports_from_securemq_are_the_public_surface() -> None:
