@@ -28,6 +28,8 @@ from .context import Context
 from .error import (
     Again,
     ContextTerminated,
+    DraftFDWarning,
+    InterruptedSystemCall,
     NotDone,
     ZMQBaseError,
     ZMQBindError,
@@ -54,8 +56,13 @@ def zmq_version_info() -> tuple[int, int, int]:
     return (VERSION_MAJOR, VERSION_MINOR, VERSION_PATCH)
 
 
+# The pyzmq API level securemq follows (what code that checks pyzmq's version needs to see);
+# securemq's own release is __version__.
+PYZMQ_API_VERSION = "27.3.0"
+
+
 def pyzmq_version() -> str:
-    return __version__
+    return PYZMQ_API_VERSION
 
 
 def has(capability: str) -> bool:
@@ -107,7 +114,8 @@ __all__ = [
     "Stopwatch", "SyncContext", "SyncSocket", "__revision__", "pyzmq_version_info",
     "zmq_errno", "zmq_poll",
     "FAILED_AUTH_BACKOFF",
-    "Again", "Context", "ContextOption", "ContextTerminated", "DeviceType", "Errno", "Event",
+    "Again", "Context", "DraftFDWarning", "InterruptedSystemCall",
+    "ContextOption", "ContextTerminated", "DeviceType", "Errno", "Event",
     "Flag", "Frame", "Message", "MessageOption", "NotDone", "PollEvent", "Poller",
     "ProtocolError", "SecurityMechanism", "Socket", "SocketOption", "SocketType", "ZMQBaseError",
     "ZMQBindError", "ZMQError", "ZMQVersionError", "constants", "curve_keypair", "curve_public",

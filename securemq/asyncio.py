@@ -40,7 +40,7 @@ from .poll import probe_raw
 from .socket import Socket as _SyncSocket
 from .socket import _as_bytes
 
-__all__ = ["Context", "Poller", "Socket"]
+__all__ = ["Context", "Poller", "Socket", "ZMQEventLoop", "install"]
 
 _NOWAIT = Flag.DONTWAIT
 
@@ -83,8 +83,22 @@ class _Waiter:
 class Socket(_SyncSocket):
     """A securemq socket whose send/recv/poll return asyncio Futures (pyzmq's zmq.asyncio)."""
 
-    def __init__(self, context: _SyncContext, socket_type: int) -> None:
-        super().__init__(context, socket_type)
+    def __init__(
+        self,
+        context: Any = None,
+        socket_type: int = 0,
+        *,
+        shadow: _SyncSocket | int = 0,
+        copy_threshold: int | None = None,
+    ) -> None:
+        super().__init__(context, socket_type, shadow=shadow, copy_threshold=copy_threshold)
+        if not shadow and not isinstance(context, _SyncSocket):
+            self._adopt_shadow()
+
+    def _adopt_shadow(self) -> None:
+        # The waiter queues live with the socket's state, shared by every asyncio facade.
+        if "_aio_recv" in self.__dict__:
+            return
         self._aio_loop: asyncio.AbstractEventLoop | None = None
         self._aio_thread = 0
         self._aio_recv: deque[_Waiter] = deque()
@@ -92,6 +106,11 @@ class Socket(_SyncSocket):
         self._aio_poll: list[tuple[asyncio.Future[int], int]] = []
         self._aio_scheduled = False
         self._aio_hooked = False
+
+    @classmethod
+    def from_socket(cls, socket: _SyncSocket) -> Socket:
+        """An asyncio facade over an existing socket (pyzmq's ``Socket.from_socket``)."""
+        return cls(shadow=socket)
 
     # -- the loop and the wake-up ----------------------------------------------------------
     def _aio_pending(self) -> bool:
@@ -390,11 +409,10 @@ class Context(_SyncContext):
                 cls._instance = current
             return cast(Context, current)
 
-    def socket(self, socket_type: int, **kwargs: Any) -> Socket:
-        return cast(Socket, super().socket(socket_type, **kwargs))
+    _socket_class = Socket
 
-    def _socket_class(self) -> type[Socket]:
-        return Socket
+    def socket(self, socket_type: int, socket_class: Any = None, **kwargs: Any) -> Socket:
+        return cast(Socket, super().socket(socket_type, socket_class, **kwargs))
 
 
 def _fileno(obj: Any) -> int:
@@ -492,3 +510,21 @@ class Poller(_SyncPoller):
         if raw:
             ready.extend(probe_raw(raw))
         return ready
+
+
+class ZMQEventLoop(asyncio.SelectorEventLoop):
+    """Deprecated in pyzmq 17 (any asyncio loop works): kept for code that still names it."""
+
+    def __init__(self, selector: Any = None) -> None:
+        _deprecated()
+        super().__init__(selector)
+
+
+def install() -> None:
+    """Deprecated in pyzmq 17: no special event loop is needed."""
+    _deprecated()
+
+
+def _deprecated() -> None:
+    warnings.warn("ZMQEventLoop and zmq.asyncio.install are deprecated in pyzmq 17: any asyncio "
+                  "event loop works", DeprecationWarning, stacklevel=3)

@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
+import atexit
 import threading
+import weakref
 from typing import Any, ClassVar
 
 from .constants import ContextOption, Errno, SocketOption
 from .error import ZMQError
 from .io.hub import IOHub
 from .socket import Socket
+
+# Contexts by ``underlying`` address (for ``Context.shadow``) and every live one (for exit).
+_BY_ADDRESS: weakref.WeakValueDictionary[int, Context] = weakref.WeakValueDictionary()
+_LIVE: weakref.WeakSet[Context] = weakref.WeakSet()
+_EXITING = False
+
+
+@atexit.register
+def _deliver_at_exit() -> None:
+    """At interpreter exit, as pyzmq after its sockets are collected: every socket still open
+    is closed with its own LINGER (what it queued is delivered within it; LINGER 0 drops it at
+    once), and each context is terminated, before the daemon I/O threads are killed."""
+    global _EXITING
+    _EXITING = True
+    for context in list(_LIVE):
+        if not context.closed:
+            try:
+                context.destroy()
+            except Exception:
+                pass
 
 
 class Context:
@@ -23,12 +45,53 @@ class Context:
     io: IOHub
     _sockopts: dict[int, Any]
 
-    def __init__(self, io_threads: int = 1, **kwargs: Any) -> None:
+    # Per-object, outside the dict that shadows share: the context this object shadows.
+    __slots__ = ("__dict__", "__weakref__", "_shadow_of")
+    _socket_class: type[Socket] = Socket
+
+    def __init__(self, io_threads: int | Context = 1, shadow: Context | int = 0,
+                 **kwargs: Any) -> None:
+        if isinstance(io_threads, Context):
+            shadow, io_threads = io_threads, 1
+        if shadow:
+            original = shadow if isinstance(shadow, Context) else _BY_ADDRESS.get(int(shadow))
+            if original is None:
+                raise ZMQError(Errno.EFAULT, f"Context.shadow({shadow!r}): no such context")
+            # One context, two facades: every attribute is shared (``object.__setattr__``
+            # keeps this per-object flag out of the shared dict).
+            object.__setattr__(self, "__dict__", original.__dict__)
+            object.__setattr__(self, "_shadow_of", original)
+            return
         object.__setattr__(self, "io", IOHub())
         object.__setattr__(self, "_sockopts", {})
         self._options: dict[int, int] = {ContextOption.IO_THREADS: io_threads,
                                          ContextOption.MAX_SOCKETS: 1023}
         self.closed = False
+        _BY_ADDRESS[id(self.io)] = self
+        _LIVE.add(self)
+
+    @classmethod
+    def shadow(cls, address: int | Context) -> Context:
+        """A context object over an existing one (``context.underlying``), as pyzmq."""
+        return cls(shadow=address)
+
+    @property
+    def underlying(self) -> int:
+        return id(self.io)
+
+    def __del__(self) -> None:
+        # As pyzmq: a context nobody references any more is destroyed (its sockets closed with
+        # their LINGER); shadows never destroy what they share.
+        if getattr(self, "_shadow_of", None) is not None or getattr(self, "closed", True):
+            return
+        if _EXITING:
+            return
+        if not hasattr(self, "io"):
+            return
+        try:
+            self.destroy()
+        except Exception:
+            pass
 
     # -- pyzmq surface ---------------------------------------------------------------------
     @classmethod
@@ -38,12 +101,12 @@ class Context:
                 cls._instance = cls(io_threads)
             return cls._instance
 
-    def socket(self, socket_type: int, **kwargs: Any) -> Socket:
+    def socket(self, socket_type: int, socket_class: Any = None, **kwargs: Any) -> Socket:
         if self.closed:
             raise ZMQError(Errno.ENOTSUP, "socket(): context is closed")
         if self.io.terminated:
             raise ZMQError(Errno.ETERM, "socket(): context was terminated")
-        sock = self._socket_class()(self, socket_type)
+        sock = (socket_class or self._socket_class)(self, socket_type)
         for code, value in self._sockopts.items():
             try:
                 sock.setsockopt(code, value)
@@ -52,9 +115,6 @@ class Context:
         for name, value in kwargs.items():
             setattr(sock, name, value)
         return sock
-
-    def _socket_class(self) -> type[Socket]:
-        return Socket
 
     def __enter__(self) -> Context:
         return self

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno as _errno
 import os
 
 from .constants import Errno
@@ -55,6 +56,17 @@ class ContextTerminated(ZMQError):
 
     def __init__(self, errno: int = Errno.ETERM, msg: str | None = None) -> None:
         super().__init__(errno, msg)
+
+
+class InterruptedSystemCall(ZMQError, InterruptedError):  # type: ignore[misc]
+    """EINTR (pyzmq's name; securemq retries interrupted system calls itself)."""
+
+    def __init__(self, errno: int = _errno.EINTR, msg: str | None = None) -> None:
+        super().__init__(errno, msg)
+
+
+class DraftFDWarning(RuntimeWarning):
+    """pyzmq warns when FD is used on a thread-safe (draft) socket; kept for its name."""
 
 
 class NotDone(ZMQBaseError):

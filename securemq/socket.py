@@ -17,9 +17,10 @@ import pickle
 import random
 import time
 import warnings
+import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from . import routing, socket_types
 from .constants import (
@@ -36,13 +37,12 @@ from .frame import Frame
 from .io.fastpath import ReadLease
 from .io.hub import ZAP_NAME, IOHub
 from .io.session import SocketSession, pipe_at_connect
+from .monitor import SocketMonitor
 from .options import SOCKET_HANDLED, SocketOptions, option_name
 from .pipe import ATTACH, HICCUP, Mailbox, Peer, Waker
+from .tracker import FINISHED_TRACKER, MessageTracker
 from .transports.endpoint import parse_endpoint
 from .transports.inproc import InprocEnd
-
-if TYPE_CHECKING:
-    from .monitor import SocketMonitor
 
 
 class SocketHost(Protocol):
@@ -98,10 +98,27 @@ def _as_bytes(data: Any, what: str = "send") -> bytes:
         ) from None
 
 
+# Sockets by ``underlying`` address, for ``Socket.shadow(address)``.
+_BY_ADDRESS: weakref.WeakValueDictionary[int, Socket] = weakref.WeakValueDictionary()
+# pyzmq: frames smaller than this are copied even with copy=False (here every frame is bytes).
+COPY_THRESHOLD = 65536
+
+
+def _shadowed(shadow: Socket | int) -> Socket:
+    if isinstance(shadow, Socket):
+        return shadow
+    original = _BY_ADDRESS.get(int(shadow))
+    if original is None:
+        raise ZMQError(Errno.ENOTSOCK, f"Socket.shadow({shadow!r}): no such socket")
+    return original
+
+
 class Socket:
     """A ZeroMQ socket. Create it with ``Context.socket(type)``."""
 
     _closed: bool
+    _shadow: bool
+    _shadow_obj: Socket | None
     # Attribute-style options (generated properties, see the end of this module).
     linger: int
     sndhwm: int
@@ -142,7 +159,33 @@ class Socket:
     mechanism: int
     failed_auth_backoff: int
 
-    def __init__(self, context: SocketHost, socket_type: int) -> None:
+    # Per-object (not shared with shadows): whether this object shadows another socket, and
+    # the socket it shadows (held, so the state outlives its original facade).
+    __slots__ = ("__dict__", "__weakref__", "_shadow", "_shadow_obj")
+
+    def __init__(
+        self,
+        ctx_or_socket: SocketHost | Socket | None = None,
+        socket_type: int = 0,
+        *,
+        shadow: Socket | int = 0,
+        copy_threshold: int | None = None,
+    ) -> None:
+        if isinstance(ctx_or_socket, Socket):
+            shadow, ctx_or_socket = ctx_or_socket, None  # Socket(other): a shadow (pyzmq)
+        if shadow:
+            original = _shadowed(shadow)
+            self._shadow = True
+            self._shadow_obj = original
+            # One socket, two facades: they share every attribute (options, pipes, session).
+            self.__dict__ = original.__dict__
+            self._adopt_shadow()
+            return
+        self._shadow = False
+        self._shadow_obj = None
+        if ctx_or_socket is None:
+            raise TypeError("Socket(): a Context (or shadow=) is required")
+        context = ctx_or_socket
         try:
             stype = SocketType(socket_type)
         except ValueError:
@@ -153,6 +196,7 @@ class Socket:
         self._hub: IOHub = context.io
         if self._hub.terminated:
             raise ZMQError(Errno.ETERM, "socket(): context was terminated")
+        self.copy_threshold = COPY_THRESHOLD if copy_threshold is None else copy_threshold
         self._type = stype
         self._opts = SocketOptions(int(stype))
         self._routing = routing.create(int(stype), self._opts)
@@ -176,6 +220,25 @@ class Socket:
         self._session: SocketSession | None = None
         self._read_lease: ReadLease | None = None
         self._hub.opened(self._mailbox, self)
+        _BY_ADDRESS[id(self._mailbox)] = self
+
+    def _adopt_shadow(self) -> None:
+        """A new facade joins existing state (subclasses add what they keep there)."""
+
+    @classmethod
+    def shadow(cls, address: int | Socket) -> Socket:
+        """A facade of this class over an existing socket (``socket.underlying``), as pyzmq."""
+        return cls(shadow=address)
+
+    @property
+    def underlying(self) -> int:
+        """An address for ``Socket.shadow`` (pyzmq: the libzmq socket pointer)."""
+        return id(self._mailbox)
+
+    def __copy__(self, memo: Any = None) -> Socket:
+        return self.__class__.shadow(self.underlying)
+
+    __deepcopy__ = __copy__
 
     # -- pyzmq niceties -----------------------------------------------------------------
     @property
@@ -203,7 +266,7 @@ class Socket:
     def __del__(self) -> None:
         # As pyzmq: a socket nobody references any more is closed (with its LINGER), so that
         # Context.term() does not wait for it for ever.
-        if not getattr(self, "_closed", True):
+        if not getattr(self, "_shadow", True) and not getattr(self, "_closed", True):
             if warnings is not None:  # (None during interpreter shutdown)
                 warnings.warn(f"unclosed socket {self!r}", ResourceWarning, stacklevel=2,
                               source=self)
@@ -252,6 +315,9 @@ class Socket:
         if code == SocketOption.RCVMORE:
             return int(bool(self._recv_parts))
         if code == SocketOption.EVENTS:
+            # libzmq's FD is edge-triggered: reading EVENTS consumes the signal, so FD turns
+            # readable again only on the next change (a message in, room out, a peer).
+            self._waker.clear()
             return int(self._events())
         if code == SocketOption.LAST_ENDPOINT:
             return self._last_endpoint
@@ -282,6 +348,19 @@ class Socket:
     get = getsockopt
     set_string = setsockopt_string
     get_string = getsockopt_string
+    setsockopt_unicode = setsockopt_string
+    getsockopt_unicode = getsockopt_string
+
+    def fileno(self) -> int:
+        """The edge-triggered FD (pyzmq): readable means "read EVENTS, then drain"."""
+        return int(self.getsockopt(SocketOption.FD))
+
+    def get_hwm(self) -> int:
+        return int(self.getsockopt(SocketOption.SNDHWM))
+
+    def set_hwm(self, value: int) -> None:
+        self.setsockopt(SocketOption.SNDHWM, value)
+        self.setsockopt(SocketOption.RCVHWM, value)
 
     def subscribe(self, topic: bytes | str) -> None:
         self.setsockopt(SocketOption.SUBSCRIBE, topic)
@@ -319,6 +398,12 @@ class Socket:
             if result is not None:
                 return result
         if flags & _DONTWAIT or timeout_ms == 0:
+            # Nothing pending: as libzmq, this consumes the FD's signal. Clear, then look
+            # once more (a change that raced with the clear is seen here, not lost).
+            self._waker.clear()
+            result = attempt()
+            if result is not None:
+                return result
             raise Again(Errno.EAGAIN, "Resource temporarily unavailable")
         deadline = None if timeout_ms < 0 else time.monotonic() + timeout_ms / 1000.0
         waker = self._waker
@@ -370,13 +455,19 @@ class Socket:
 
     # -- sending ------------------------------------------------------------------------------
     def send(self, data: Any, flags: int = 0, copy: bool = True, track: bool = False,
-             routing_id: int | None = None, group: str | None = None) -> None:
+             routing_id: int | None = None, group: str | None = None) -> MessageTracker | None:
+        """Send one frame (with SNDMORE: a part of a message sent with its last part).
+
+        ``track=True`` returns a MessageTracker, as pyzmq; it is done at once, because the
+        message is already copied (bytes are immutable; other buffers are copied here), so
+        the caller may reuse its buffer as soon as send() returns.
+        """
         if self._closed:
             self._check_open("send")
         part = data if type(data) is bytes else _as_bytes(data)
         if flags & 2:  # SNDMORE
             self._send_parts.append(part)
-            return
+            return FINISHED_TRACKER if track else None
         parts = self._send_parts
         if parts:
             parts.append(part)
@@ -391,12 +482,13 @@ class Socket:
                 # A peer's pipe is full (PUB drops): give the GIL to the I/O thread that
                 # drains the pipes instead of spinning on more messages to drop.
                 time.sleep(0)
-            return
+            return FINISHED_TRACKER if track else None
         try:
             self._send_message(msg, flags)
         except Again:
             self._send_parts[:0] = msg[:-1]
             raise
+        return FINISHED_TRACKER if track else None
 
     def _send_message(self, msg: list[bytes], flags: int) -> None:
         routing_send = self._routing.send
@@ -410,7 +502,7 @@ class Socket:
         self._wait_for(attempt, flags, self._opts.sndtimeo, "send")
 
     def send_multipart(self, msg_parts: Sequence[Any], flags: int = 0, copy: bool = True,
-                       track: bool = False, **kwargs: Any) -> None:
+                       track: bool = False, **kwargs: Any) -> MessageTracker | None:
         self._check_open("send_multipart")
         parts = []
         for index, part in enumerate(msg_parts):
@@ -424,11 +516,12 @@ class Socket:
             raise ValueError("send_multipart: a message needs at least one frame")
         if flags & _SNDMORE:
             self._send_parts.extend(parts)
-            return
+            return FINISHED_TRACKER if track else None
         if self._send_parts:
             parts = self._send_parts + parts
             self._send_parts = []
         self._send_message(parts, flags)
+        return FINISHED_TRACKER if track else None
 
     def send_string(self, u: str, flags: int = 0, copy: bool = True,
                     encoding: str = "utf-8", **kwargs: Any) -> None:
@@ -520,6 +613,20 @@ class Socket:
     def recv_serialized(self, deserialize: Callable[[list[bytes]], Any], flags: int = 0,
                         copy: bool = True) -> Any:
         return deserialize(self.recv_multipart(flags))
+
+    def recv_into(self, buffer: Any, /, *, nbytes: int = 0, flags: int = 0) -> int:
+        """Receive one frame into ``buffer`` (at most ``nbytes``, or its length when 0);
+        returns the frame's full size, which may exceed what was stored (as zmq_recv)."""
+        view = memoryview(buffer).cast("B")
+        if view.readonly:
+            raise TypeError("recv_into: the buffer is read-only")
+        if nbytes < 0:
+            raise ValueError(f"recv_into: nbytes must be >= 0, got {nbytes}")
+        limit = len(view) if nbytes == 0 else min(nbytes, len(view))
+        data: bytes = self.recv(flags)
+        stored = min(limit, len(data))
+        view[:stored] = data[:stored]
+        return len(data)
 
     # -- polling ------------------------------------------------------------------------------
     def _events(self) -> int:
@@ -685,8 +792,6 @@ class Socket:
     # -- monitor ----------------------------------------------------------------------------
     def monitor(self, addr: str | None, events: int = Event.ALL) -> None:
         self._check_open("monitor")
-        from .monitor import SocketMonitor
-
         self._monitor.stop()
         if addr is None:
             return
@@ -735,7 +840,11 @@ def _option_property(option: int, name: str) -> property:
 for _option in SocketOption:
     if not hasattr(Socket, _option.name.lower()):
         setattr(Socket, _option.name.lower(), _option_property(_option, _option.name.lower()))
+    # pyzmq also takes the upper-case names (sock.LINGER = 0, sock.FD).
+    if not hasattr(Socket, _option.name):
+        setattr(Socket, _option.name, _option_property(_option, _option.name.lower()))
 setattr(Socket, "identity", _option_property(SocketOption.ROUTING_ID, "identity"))
+setattr(Socket, "IDENTITY", _option_property(SocketOption.ROUTING_ID, "identity"))
 setattr(Socket, "failed_auth_backoff",
         _option_property(FAILED_AUTH_BACKOFF, "failed_auth_backoff"))
 

@@ -249,71 +249,75 @@ class Reactor:
             self._release()
 
     def _loop(self) -> None:
-        select = self._selector.select
-        calls = self._calls
-        wake_read = self._wake_read
-        eventfd = wake_read == self._wake_write
         while not self._stopping:
-            self.turns += 1
-            timeout: float | None = None
-            if calls:
-                timeout = 0
-            elif self._timers:
-                timeout = max(0.0, self._timers[0][0] - time.monotonic())
-            if self._deferred:
-                deferred, self._deferred = self._deferred, {}
-                for callback in deferred:
-                    try:
-                        callback()
-                    except Exception:
-                        log.exception("securemq: deferred call failed")
-                if calls:
-                    timeout = 0
+            # One turn per call: its locals (the callbacks just run, the ready list) are gone
+            # before the next select blocks, so they keep no engine or socket alive meanwhile.
+            self._turn()
+
+    def _turn(self) -> None:
+        calls = self._calls
+        timeout: float | None = None
+        if calls:
+            timeout = 0
+        elif self._timers:
+            timeout = max(0.0, self._timers[0][0] - time.monotonic())
+        self.turns += 1
+        try:
+            ready = self._selector.select(timeout)
+        except OSError:
+            ready = []
+        for key, mask in ready:
+            handlers = key.data
+            if handlers is None:
+                self._drain_wake()
+                continue
+            on_read, on_write = handlers
             try:
-                ready = select(timeout)
-            except OSError:
-                ready = []
-            for key, mask in ready:
-                handlers = key.data
-                if handlers is None:
-                    # Drain first, then re-arm: a call_soon that saw the flag still set is
-                    # already in the deque and is run below; any later one writes again.
+                if mask & _WRITE and on_write is not None:
+                    on_write()
+                    if mask & _READ:
+                        # The write handler may have unregistered or changed the reader.
+                        current = self._wanted.get(key.fd)
+                        on_read = current[0] if current is not None else None
+                if mask & _READ and on_read is not None and key.fd not in self._leased:
+                    on_read()
+            except Exception:
+                log.exception("securemq: I/O handler failed")
+        for _ in range(len(calls)):
+            callback = calls.popleft()
+            try:
+                callback()
+            except Exception:
+                log.exception("securemq: reactor call failed")
+        if self._timers:
+            now = time.monotonic()
+            while self._timers and self._timers[0][0] <= now:
+                _, _, timer = heapq.heappop(self._timers)
+                if not timer.cancelled:
                     try:
-                        if eventfd:
-                            os.eventfd_read(wake_read)
-                        else:
-                            os.read(wake_read, 4096)
-                    except OSError:
-                        pass
-                    self._wake_pending = False
-                    continue
-                on_read, on_write = handlers
+                        timer.callback()
+                    except Exception:
+                        log.exception("securemq: timer failed")
+        if self._deferred:
+            # Just before the loop blocks again (see defer()).
+            deferred, self._deferred = self._deferred, {}
+            for wake in deferred:
                 try:
-                    if mask & _WRITE and on_write is not None:
-                        on_write()
-                        if mask & _READ:
-                            # The write handler may have unregistered or changed the reader.
-                            current = self._wanted.get(key.fd)
-                            on_read = current[0] if current is not None else None
-                    if mask & _READ and on_read is not None and key.fd not in self._leased:
-                        on_read()
+                    wake()
                 except Exception:
-                    log.exception("securemq: I/O handler failed")
-            for _ in range(len(calls)):
-                callback = calls.popleft()
-                try:
-                    callback()
-                except Exception:
-                    log.exception("securemq: reactor call failed")
-            if self._timers:
-                now = time.monotonic()
-                while self._timers and self._timers[0][0] <= now:
-                    _, _, timer = heapq.heappop(self._timers)
-                    if not timer.cancelled:
-                        try:
-                            timer.callback()
-                        except Exception:
-                            log.exception("securemq: timer failed")
+                    log.exception("securemq: deferred call failed")
+
+    def _drain_wake(self) -> None:
+        # Drain first, then re-arm: a call_soon that saw the flag still set is already in the
+        # deque and is run in this turn; any later one writes the descriptor again.
+        try:
+            if self._wake_read == self._wake_write:
+                os.eventfd_read(self._wake_read)
+            else:
+                os.read(self._wake_read, 4096)
+        except OSError:
+            pass
+        self._wake_pending = False
 
     def _release(self) -> None:
         """The loop ended: close the selector and the wake-up descriptors; drop every timer and

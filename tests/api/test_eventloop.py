@@ -388,8 +388,6 @@ def test_async_socket_warns_and_callbacks_get_plain_results(make: MakeSocket) ->
         actx.destroy(linger=0)
 
 
-@pytest.mark.xfail(reason="needs core: reading EVENTS (or a recv leaving nothing pending)"
-                   " must clear the FD's readability; the eventfd stays readable", strict=False)
 def test_fd_is_quiet_after_events_is_read(make: MakeSocket) -> None:
     """libzmq's contract that event loops rely on (DESIGN.md, "Wake-ups"): the FD fires, the
     reader takes what EVENTS reports, and once EVENTS says nothing is pending the FD is quiet."""
@@ -405,8 +403,6 @@ def test_fd_is_quiet_after_events_is_read(make: MakeSocket) -> None:
     assert not readable
 
 
-@pytest.mark.xfail(reason="needs core: the FD stays readable after EVENTS is read, so the IOLoop"
-                   " calls the stream's handler on every turn while idle", strict=False)
 def test_idle_stream_is_not_woken(make: MakeSocket) -> None:
     pull, push = pair(make, zmq.PULL, zmq.PUSH)
 

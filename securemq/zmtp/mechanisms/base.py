@@ -22,6 +22,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from ...constants import ProtocolError
+from ...safetext import quoted
+from ...socket_types import compatible
+from ..errors import ProtocolViolation
+from ..frames import encode_frame
+from ..metadata import lookup
+
 
 @dataclass(slots=True)
 class ZapSettings:
@@ -95,8 +102,6 @@ class Mechanism(ABC):
     def box_frames(self, frames: Iterable[tuple[int, bytes]], out: list[Any]) -> None:
         """Each (flags, body) as a whole wire frame (ZMTP header included) carrying
         ``encode_frame``'s body, appended to ``out`` as objects ``socket.sendmsg`` takes."""
-        from ..frames import encode_frame
-
         for flags, body in frames:
             out.append(encode_frame(0, self.encode_frame(flags, body)))
 
@@ -120,12 +125,6 @@ def check_peer_properties(
     Raises ProtocolViolation(ZMTP_INVALID_METADATA) otherwise; every mechanism calls this once
     it has decoded the peer's properties.
     """
-    from ...constants import ProtocolError
-    from ...safetext import quoted
-    from ...socket_types import compatible
-    from ..errors import ProtocolViolation
-    from ..metadata import lookup
-
     ours = lookup(local_properties, "Socket-Type") or b""
     theirs = lookup(peer_properties, "Socket-Type")
     if theirs is None:
