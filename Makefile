@@ -8,9 +8,18 @@ STAMP := $(VENV)/.installed
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# The reference peer for the draft API, udp, ws and wss: pyzmq 27.3 on libzmq 4.3.5 built with
+# drafts (../shared/oracle/README.md). Where it is present it replaces the stock pyzmq wheel in
+# the test venv (same pyzmq, same libzmq); where it is not, the tests that need it skip.
+ORACLE_WHEEL ?= $(firstword $(wildcard ../shared/oracle/pyzmq-*.whl))
+
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'
+	if [ -n "$(ORACLE_WHEEL)" ]; then \
+	  $(BIN)/python -m pip install -q --force-reinstall --no-deps "$(ORACLE_WHEEL)" \
+	  || echo "oracle wheel not installable here: draft interop tests will skip"; \
+	fi
 	touch $(STAMP)
 
 lint: $(STAMP)

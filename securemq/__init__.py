@@ -67,7 +67,10 @@ def pyzmq_version() -> str:
 
 def has(capability: str) -> bool:
     """Which libzmq capabilities securemq offers (zmq.has)."""
-    return capability in ("ipc", "curve")
+    return capability in _CAPABILITIES
+
+
+_CAPABILITIES = frozenset({"ipc", "curve", "draft"})
 
 
 def device(device_type: int, frontend: Socket, backend: Socket) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from .constants import Errno, MessageOption
 from .error import ZMQError
+from .tracker import FINISHED_TRACKER
 
 _EMPTY: dict[str, bytes] = {}
 
@@ -14,7 +15,7 @@ _EMPTY: dict[str, bytes] = {}
 class Frame:
     """pyzmq's zmq.Frame: ``bytes``/``buffer``, ``more``, ``get(property)``."""
 
-    __slots__ = ("_bytes", "_properties", "more", "tracker")
+    __slots__ = ("_bytes", "_properties", "group", "more", "routing_id", "tracker")
 
     def __init__(
         self,
@@ -24,13 +25,19 @@ class Frame:
         properties: dict[str, bytes] | None = None,
         copy: bool = True,
         track: bool = False,
+        routing_id: int | None = None,
+        group: str | None = None,
     ) -> None:
         if isinstance(data, str):
             raise TypeError("Frame: str is not allowed, encode it first")
         self._bytes = bytes(data)
         self.more = more
         self._properties = properties if properties is not None else _EMPTY
-        self.tracker = None
+        # A copy is made here, so ZeroMQ never needs the caller's buffer: done at once.
+        self.tracker: Any = FINISHED_TRACKER if track else None
+        # Draft socket types: the peer's routing id (SERVER, PEER) and the group (RADIO/DISH).
+        self.routing_id = routing_id
+        self.group = group
 
     @property
     def bytes(self) -> bytes:

@@ -15,6 +15,7 @@ import errno as _errno
 import json
 import pickle
 import random
+import threading
 import time
 import warnings
 import weakref
@@ -32,7 +33,7 @@ from .constants import (
     SocketOption,
     SocketType,
 )
-from .error import Again, ContextTerminated, ZMQBindError, ZMQError
+from .error import Again, ContextTerminated, DraftFDWarning, ZMQBindError, ZMQError
 from .frame import Frame
 from .io.fastpath import ReadLease
 from .io.hub import ZAP_NAME, IOHub
@@ -40,6 +41,7 @@ from .io.session import SocketSession, pipe_at_connect
 from .monitor import SocketMonitor
 from .options import SOCKET_HANDLED, SocketOptions, option_name
 from .pipe import ATTACH, HICCUP, Mailbox, Peer, Waker
+from .routing.draft import decode_routing_id, encode_routing_id
 from .tracker import FINISHED_TRACKER, MessageTracker
 from .transports.endpoint import parse_endpoint
 from .transports.inproc import InprocEnd
@@ -162,6 +164,14 @@ class Socket:
     # Per-object (not shared with shadows): whether this object shadows another socket, and
     # the socket it shadows (held, so the state outlives its original facade).
     __slots__ = ("__dict__", "__weakref__", "_shadow", "_shadow_obj")
+
+    def __new__(cls, ctx_or_socket: Any = None, socket_type: int = 0, **kwargs: Any) -> Any:
+        # The draft types are thread-safe in libzmq: Socket(ctx, SERVER) makes one that is.
+        if cls is Socket and not kwargs.get("shadow") and not isinstance(ctx_or_socket, Socket):
+            facts = socket_types.SOCKET_TYPES.get(socket_type)
+            if facts is not None and facts.thread_safe:
+                cls = ThreadSafeSocket
+        return object.__new__(cls)
 
     def __init__(
         self,
@@ -871,3 +881,179 @@ class _BindResult:
         except ZMQError:
             pass
 
+
+
+class ThreadSafeSocket(Socket):
+    """A socket of a draft type (SERVER, CLIENT, RADIO, DISH, GATHER, SCATTER, PEER, CHANNEL):
+    usable from several threads at once, single-part, with pyzmq's draft API.
+
+    How this works: one lock serializes every call. A blocking call waits on a condition of
+    that lock, which every wake of the socket's waker notifies (a message in, room out, a peer,
+    close, term), so any number of threads can wait on one socket and none misses a wake-up.
+    Messages travel through the routing as libzmq's draft types carry them (routing/draft.py):
+    ``[routing_id, body]`` for SERVER and PEER, ``[group, body]`` for RADIO and DISH.
+    """
+
+    def __init__(self, ctx_or_socket: Any = None, socket_type: int = 0, **kwargs: Any) -> None:
+        super().__init__(ctx_or_socket, socket_type, **kwargs)
+        if "_ts_lock" not in self.__dict__:
+            self._ts_lock = threading.RLock()
+            self._ts_ready = threading.Condition(self._ts_lock)
+            self._waker.add_callback(self._ts_notify)
+        kind = self._type
+        self._addressed = kind in (SocketType.SERVER, SocketType.PEER)
+        self._grouped = kind in (SocketType.RADIO, SocketType.DISH)
+
+    def _ts_notify(self) -> None:
+        with self._ts_lock:
+            self._ts_ready.notify_all()
+
+    def _ts_wait(self, attempt: Callable[[], T | None], flags: int, timeout_ms: int,
+                 what: str) -> T:
+        """``attempt`` under the lock until it gives a result (see the class comment)."""
+        with self._ts_lock:
+            deadline = None if timeout_ms < 0 else time.monotonic() + timeout_ms / 1000.0
+            while True:
+                if self._closed:
+                    raise ZMQError(Errno.ENOTSOCK, f"{what}: socket was closed")
+                if self._hub.terminated:
+                    raise ContextTerminated(Errno.ETERM, f"{what}: context was terminated")
+                self._process_commands()
+                result = attempt()
+                if result is not None:
+                    return result
+                if flags & _DONTWAIT or timeout_ms == 0:
+                    raise Again(Errno.EAGAIN, "Resource temporarily unavailable")
+                wait = None if deadline is None else deadline - time.monotonic()
+                if wait is not None and wait <= 0:
+                    raise Again(Errno.EAGAIN, "Resource temporarily unavailable")
+                self._ts_ready.wait(wait)
+
+    # -- sending ---------------------------------------------------------------------------
+    def send(self, data: Any, flags: int = 0, copy: bool = True, track: bool = False,
+             routing_id: int | None = None, group: str | bytes | None = None
+             ) -> MessageTracker | None:
+        self._check_open("send")
+        if flags & _SNDMORE:
+            raise ZMQError(Errno.EINVAL, f"send: {self._type.name} sockets send single-part "
+                           "messages only (SNDMORE)")
+        if isinstance(data, Frame):
+            routing_id = data.routing_id if routing_id is None else routing_id
+            group = data.group if group is None else group
+        msg = [_as_bytes(data)]
+        if self._addressed:
+            if routing_id is None:
+                raise ZMQError(Errno.EHOSTUNREACH,
+                               f"send: a {self._type.name} socket needs routing_id=")
+            msg.insert(0, encode_routing_id(routing_id))
+        elif self._grouped:
+            name = group.encode() if isinstance(group, str) else bytes(group or b"")
+            msg.insert(0, name)
+        routing_send = self._routing.send
+        self._ts_wait(lambda: True if routing_send(msg) else None, flags, self._opts.sndtimeo,
+                      "send")
+        return FINISHED_TRACKER if track else None
+
+    def send_multipart(self, msg_parts: Sequence[Any], flags: int = 0, copy: bool = True,
+                       track: bool = False, **kwargs: Any) -> MessageTracker | None:
+        if len(msg_parts) != 1:
+            raise ZMQError(Errno.EINVAL, f"send_multipart: {self._type.name} sockets send "
+                           f"single-part messages only, got {len(msg_parts)} parts")
+        return self.send(msg_parts[0], flags, copy, track, **kwargs)
+
+    # -- receiving -------------------------------------------------------------------------
+    def recv(self, flags: int = 0, copy: bool = True, track: bool = False) -> Any:
+        self._check_open("recv")
+        msg, peer = self._ts_wait(self._routing.recv, flags, self._opts.rcvtimeo, "recv")
+        body = msg[-1]
+        if copy:
+            return body
+        frame = Frame(body, properties=peer.properties)
+        if self._addressed:
+            frame.routing_id = decode_routing_id(msg[0])
+        elif self._grouped:
+            frame.group = msg[0].decode("utf-8", "surrogateescape")
+        return frame
+
+    def recv_multipart(self, flags: int = 0, copy: bool = True, track: bool = False) -> list[Any]:
+        return [self.recv(flags, copy, track)]
+
+    # -- everything else: serialized ---------------------------------------------------------
+    def poll(self, timeout: int | None = None, flags: int = PollEvent.POLLIN) -> int:
+        if self._closed:
+            raise ZMQError(Errno.ENOTSUP, "poll: socket is closed")
+        timeout_ms = -1 if timeout is None or timeout < 0 else int(timeout)
+
+        def attempt() -> int | None:
+            ready = self._events() & flags
+            return ready if ready else None
+
+        try:
+            return self._ts_wait(attempt, 0, timeout_ms, "poll")
+        except Again:
+            return 0
+
+    def _events(self) -> int:
+        with self._ts_lock:
+            return super()._events()
+
+    def getsockopt(self, option: int) -> Any:
+        if int(option) == SocketOption.FD:
+            warnings.warn(DraftFDWarning(f"FD of a thread-safe {self._type.name} socket: "
+                                         "securemq provides one, libzmq does not"),
+                          stacklevel=2)
+        with self._ts_lock:
+            return super().getsockopt(option)
+
+    def setsockopt(self, option: int, value: Any) -> None:
+        with self._ts_lock:
+            super().setsockopt(option, value)
+
+    def bind(self, addr: str) -> Any:
+        with self._ts_lock:
+            return super().bind(addr)
+
+    def connect(self, addr: str) -> Any:
+        with self._ts_lock:
+            return super().connect(addr)
+
+    def connect_peer(self, addr: str) -> int:
+        """PEER: connect and return the routing id of the new peer (zmq_connect_peer)."""
+        if self._type != SocketType.PEER:
+            raise ZMQError(Errno.ENOTSUP, "connect_peer: only PEER sockets connect peers")
+        with self._ts_lock:
+            if self._opts.immediate:
+                raise ZMQError(Errno.EFAULT, "connect_peer: IMMEDIATE must be 0")
+            super().connect(addr)
+            routing_id: int = getattr(self._routing, "last_routing_id", 0)
+            return routing_id
+
+    def unbind(self, addr: str) -> None:
+        with self._ts_lock:
+            super().unbind(addr)
+
+    def disconnect(self, addr: str) -> None:
+        with self._ts_lock:
+            super().disconnect(addr)
+
+    def close(self, linger: int | None = None) -> None:
+        with self._ts_lock:
+            super().close(linger)
+            self._ts_ready.notify_all()
+
+    def join(self, group: str | bytes) -> None:
+        """DISH: receive the messages of ``group`` (at most 255 bytes)."""
+        self._group_call("join", group)
+
+    def leave(self, group: str | bytes) -> None:
+        """DISH: stop receiving the messages of ``group``."""
+        self._group_call("leave", group)
+
+    def _group_call(self, verb: str, group: str | bytes) -> None:
+        self._check_open(verb)
+        if self._type != SocketType.DISH:
+            raise ZMQError(Errno.ENOTSUP, f"{verb}: only DISH sockets {verb} groups")
+        name = group.encode() if isinstance(group, str) else bytes(group)
+        with self._ts_lock:
+            self._process_commands()
+            getattr(self._routing, verb)(name)

@@ -34,6 +34,9 @@ class SocketTypeInfo:
     pipe_at_connect: bool = True
     # LINGER's default when the socket is made.
     default_linger: int = -1
+    # The socket gives each peer its own routing id (SERVER, PEER): what the peer announces is
+    # never used as one.
+    local_routing_ids: bool = False
     # Draft API types: thread-safe, single-part messages, no FD of their own in libzmq.
     draft: bool = False
     thread_safe: bool = False
@@ -66,14 +69,14 @@ _TABLE: list[SocketTypeInfo] = [
     SocketTypeInfo(_T.XPUB, b"XPUB", _peers("SUB", "XSUB"), fan_out=True),
     SocketTypeInfo(_T.XSUB, b"XSUB", _peers("PUB", "XPUB"), subscriber=True, default_linger=0),
     SocketTypeInfo(_T.STREAM, b"STREAM", frozenset(), pipe_at_connect=False),
-    _draft(_T.SERVER, _peers("CLIENT"), pipe_at_connect=False),
+    _draft(_T.SERVER, _peers("CLIENT"), local_routing_ids=True),
     _draft(_T.CLIENT, _peers("SERVER")),
     _draft(_T.RADIO, _peers("DISH"), fan_out=True, udp_connect=True),
     _draft(_T.DISH, _peers("RADIO"), udp_bind=True),
     _draft(_T.GATHER, _peers("SCATTER")),
     _draft(_T.SCATTER, _peers("GATHER")),
     _draft(_T.DGRAM, _peers("DGRAM"), udp_bind=True),
-    _draft(_T.PEER, _peers("PEER"), pipe_at_connect=False),
+    _draft(_T.PEER, _peers("PEER"), local_routing_ids=True),
     _draft(_T.CHANNEL, _peers("CHANNEL")),
 ]
 

@@ -13,7 +13,6 @@ from threading import Event
 from typing import Any
 
 from .error import NotDone
-from .frame import Frame
 
 _FOREVER = 7 * 24 * 3600.0
 
@@ -24,7 +23,7 @@ class MessageTracker:
     events: set[Event]
     peers: set[MessageTracker]
 
-    def __init__(self, *towatch: MessageTracker | Event | Frame) -> None:
+    def __init__(self, *towatch: MessageTracker | Event | Any) -> None:
         self.events = set()
         self.peers = set()
         for obj in towatch:
@@ -32,7 +31,7 @@ class MessageTracker:
                 self.events.add(obj)
             elif isinstance(obj, MessageTracker):
                 self.peers.add(obj)
-            elif isinstance(obj, Frame):
+            elif hasattr(obj, "tracker") and hasattr(obj, "bytes"):  # a Frame
                 tracker: Any = obj.tracker
                 if not tracker:
                     raise ValueError("Not a tracked message")

@@ -118,6 +118,7 @@ class StreamEngine:
         zap_domain: bytes,
         routing_id: bytes,
         accepted: bool = False,
+        connection_class: type[ZmtpConnection] = ZmtpConnection,
         listener: Listener | None = None,
         connecter: Connecter | None = None,
         on_closed: Callable[[StreamEngine, ZmtpError | None], None] | None = None,
@@ -141,7 +142,7 @@ class StreamEngine:
         self.reads_mark = -1
         self.endpoint = endpoint
         self.peer_address = peer_address
-        self.conn = ZmtpConnection(
+        self.conn = connection_class(
             socket_type=socket_type,
             mechanism=mechanism,
             max_message_size=max_message_size,

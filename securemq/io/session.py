@@ -22,14 +22,16 @@ from functools import partial
 from typing import Protocol
 
 from .. import socket_types
-from ..constants import Errno, Event
+from ..constants import Errno, Event, SocketType
 from ..error import ZMQError
 from ..options import SocketOptions
 from ..pipe import ATTACH, DETACH, HICCUP, Mailbox, Peer
 from ..transports import ipc, tcp
 from ..transports.endpoint import Endpoint
+from ..zmtp.connection import ZmtpConnection
 from ..zmtp.errors import ZmtpError
 from ..zmtp.mechanisms.base import ZapSettings
+from ..zmtp.radio_dish_connection import RadioDishConnection
 from .backoff import FailureBackoff
 from .connecter import Connecter
 from .engine import StreamEngine
@@ -192,6 +194,7 @@ class SocketSession:
             heartbeat_ivl_ms=opts.heartbeat_ivl, heartbeat_timeout_ms=opts.heartbeat_timeout,
             heartbeat_ttl_ms=opts.heartbeat_ttl, zap_domain=opts.zap_domain,
             routing_id=opts.routing_id, accepted=listener is not None,
+            connection_class=connection_class(self.socket_type),
             listener=listener, connecter=connecter,
         )
         self._engines.add(engine)
@@ -246,7 +249,8 @@ class SocketSession:
                 self.reactor.call_soon(lambda: engine.start_linger(remaining))
             peer = connecter.peer
             if peer is not None:
-                peer.routing_id = routing_id
+                if not socket_types.info(self.socket_type).local_routing_ids:
+                    peer.routing_id = routing_id
                 peer.properties = props
                 peer.legacy = legacy
                 peer.outbound.closed = False
@@ -320,6 +324,13 @@ class SocketSession:
 
 def _nothing() -> None:
     return None
+
+
+def connection_class(socket_type: int) -> type[ZmtpConnection]:
+    """The sans-IO connection a socket type speaks ZMTP with (RADIO/DISH add JOIN/LEAVE)."""
+    if socket_type in (SocketType.RADIO, SocketType.DISH):
+        return RadioDishConnection
+    return ZmtpConnection
 
 
 def pipe_at_connect(socket_type: int, opts: SocketOptions) -> bool:

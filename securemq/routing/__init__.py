@@ -11,6 +11,7 @@ from __future__ import annotations
 from ..constants import Errno, SocketType
 from ..error import ZMQError
 from .base import Routing, RoutingOptions
+from .draft_types import DRAFT_ROUTING, create_draft
 from .pair import Pair
 from .pipeline import Pull, Push
 from .pubsub import Pub, Sub, XPub, XSub
@@ -59,5 +60,7 @@ def create(
         return Router(options, random_bits=random_bits)
     kind = _PLAIN.get(socket_type)
     if kind is None:
+        if socket_type in DRAFT_ROUTING:
+            return create_draft(socket_type, options, random_bits=random_bits)
         raise ZMQError(Errno.EINVAL, f"routing: socket type {socket_type} is not supported")
     return kind(options)
