@@ -229,6 +229,7 @@ class Socket:
         # The reactor side, made on the reactor thread by the first tcp/ipc bind or connect.
         self._session: SocketSession | None = None
         self._read_lease: ReadLease | None = None
+        self._connect_peer: Peer | None = None  # the peer of the last tcp/ipc/udp connect()
         self._hub.opened(self._mailbox, self)
         _BY_ADDRESS[id(self._mailbox)] = self
 
@@ -698,6 +699,7 @@ class Socket:
                 # libzmq names the address without the transport in BIND_FAILED.
                 self._monitor_event(Event.BIND_FAILED, exc.errno, address)
             raise
+        self._check_transport(ep.transport, bind=True, addr=addr)
         if ep.transport == "inproc":
             self._hub.inproc.bind(ep.address, self._inproc)
             if ep.address == ZAP_NAME:
@@ -709,6 +711,18 @@ class Socket:
         self._bound[resolved] = ep.transport
         self._last_endpoint = resolved.encode()
         return _BindResult(self, resolved)
+
+    def _check_transport(self, transport: str, *, bind: bool, addr: str) -> None:
+        """libzmq's socket_base check_protocol: udp:// only for RADIO/DISH (DGRAM), and each
+        only in its direction; other transports are for every type but those."""
+        facts = socket_types.info(self._type)
+        verb = "bind" if bind else "connect"
+        if transport == "udp":
+            allowed = facts.udp_bind if bind else facts.udp_connect
+            if not allowed:
+                raise ZMQError(Errno.ENOCOMPATPROTO,
+                               f"{verb}({addr!r}): udp:// is not for a {self._type.name} "
+                               f"socket that {'binds' if bind else 'connects'}")
 
     def bind_to_random_port(self, addr: str, min_port: int = 49152, max_port: int = 65536,
                             max_tries: int = 100) -> int:
@@ -733,7 +747,9 @@ class Socket:
         if not isinstance(addr, str):
             raise TypeError(f"connect: expected str endpoint, got {type(addr).__name__}")
         ep = parse_endpoint(addr, bind=False)
+        self._check_transport(ep.transport, bind=False, addr=addr)
         if ep.transport == "inproc":
+            self._connect_peer = None
             self._hub.inproc.connect(ep.address, self._inproc)
         else:
             opts = self._opts.snapshot()
@@ -742,6 +758,7 @@ class Socket:
                 peer = self._mailbox.new_peer(opts.rcvhwm, opts.sndhwm, conflate=opts.conflate,
                                               endpoint=str(ep))
                 self._mailbox.post(ATTACH, peer)
+            self._connect_peer = peer
             self._hub.call(lambda: self._io().connect(ep, opts, peer))
         self._connect_eps[str(ep)] = ep.transport
         self._last_endpoint = str(ep).encode()
@@ -1009,32 +1026,26 @@ class ThreadSafeSocket(Socket):
         with self._ts_lock:
             super().setsockopt(option, value)
 
-    def bind(self, addr: str) -> Any:
+    # bind/connect/unbind/disconnect are not wrapped: they wait for the reactor, which takes
+    # this lock to notify waiters (deadlock); what they change is safe from any thread, and the
+    # routing they touch is reached through _process_commands, which locks.
+    def _process_commands(self) -> None:
         with self._ts_lock:
-            return super().bind(addr)
-
-    def connect(self, addr: str) -> Any:
-        with self._ts_lock:
-            return super().connect(addr)
+            super()._process_commands()
 
     def connect_peer(self, addr: str) -> int:
         """PEER: connect and return the routing id of the new peer (zmq_connect_peer)."""
         if self._type != SocketType.PEER:
             raise ZMQError(Errno.ENOTSUP, "connect_peer: only PEER sockets connect peers")
+        if self._opts.immediate:
+            raise ZMQError(Errno.EFAULT, "connect_peer: IMMEDIATE must be 0")
+        self.connect(addr)
+        peer = self._connect_peer
         with self._ts_lock:
-            if self._opts.immediate:
-                raise ZMQError(Errno.EFAULT, "connect_peer: IMMEDIATE must be 0")
-            super().connect(addr)
-            routing_id: int = getattr(self._routing, "last_routing_id", 0)
-            return routing_id
-
-    def unbind(self, addr: str) -> None:
-        with self._ts_lock:
-            super().unbind(addr)
-
-    def disconnect(self, addr: str) -> None:
-        with self._ts_lock:
-            super().disconnect(addr)
+            routing_id = getattr(self._routing, "routing_id_of")(peer) if peer else None
+        if not routing_id:
+            raise ZMQError(Errno.EFAULT, f"connect_peer({addr!r}): no peer was made")
+        return int(routing_id)
 
     def close(self, linger: int | None = None) -> None:
         with self._ts_lock:

@@ -26,7 +26,7 @@ from ..constants import Errno, Event, SocketType
 from ..error import ZMQError
 from ..options import SocketOptions
 from ..pipe import ATTACH, DETACH, HICCUP, Mailbox, Peer
-from ..transports import ipc, tcp
+from ..transports import ipc, tcp, udp
 from ..transports.endpoint import Endpoint
 from ..zmtp.connection import ZmtpConnection
 from ..zmtp.errors import ZmtpError
@@ -38,6 +38,7 @@ from .engine import StreamEngine
 from .hub import ZAP_NAME, IOHub
 from .listener import Listener
 from .mechanisms import make_mechanism
+from .udp import UdpReceiver, UdpSender
 
 _HANDSHAKE_FAILURES = frozenset({
     Event.HANDSHAKE_FAILED_AUTH, Event.HANDSHAKE_FAILED_PROTOCOL, Event.HANDSHAKE_FAILED_NO_DETAIL,
@@ -73,6 +74,8 @@ class SocketSession:
         self._connecters: dict[str, Connecter] = {}
         self._engines: set[StreamEngine] = set()
         self._lingering: set[Connecter] = set()
+        # udp:// binds and connects (no connection, no handshake: one engine per endpoint).
+        self._datagrams: dict[str, UdpReceiver | UdpSender] = {}
         self._linger_deadline: float | None = None
         self._auth_failures = FailureBackoff()
         # Connections that finished their handshake, oldest first. The reactor keeps this list;
@@ -82,6 +85,8 @@ class SocketSession:
 
     # -- called by the facade (on the reactor thread) --------------------------------------
     def bind(self, ep: Endpoint, opts: SocketOptions) -> str:
+        if ep.transport == "udp":
+            return self._bind_udp(ep, opts)
         try:
             if ep.transport == "tcp":
                 sock, resolved = tcp.listen(ep, ipv6=opts.ipv6, backlog=opts.backlog)
@@ -101,13 +106,57 @@ class SocketSession:
         self.monitor_event(Event.LISTENING, sock.fileno(), resolved)
         return resolved
 
+    def _bind_udp(self, ep: Endpoint, opts: SocketOptions) -> str:
+        try:
+            sock = udp.open_receiver(ep, multicast_loop=getattr(opts, "multicast_loop", True))
+        except OSError as exc:
+            code = exc.errno or Errno.EINVAL
+            self.monitor_event(Event.BIND_FAILED, code, ep.address)
+            raise ZMQError(code, f"bind({str(ep)!r}): {exc.strerror or exc}") from None
+        name = str(ep)
+        peer = self.mailbox.new_peer(opts.rcvhwm, opts.sndhwm, endpoint=name)
+        self._datagrams[name] = UdpReceiver(self.reactor, sock, peer, name)
+        self.mailbox.post(ATTACH, peer)
+        self.monitor_event(Event.LISTENING, sock.fileno(), name)
+        return name
+
+    def _connect_udp(self, ep: Endpoint, opts: SocketOptions, peer: Peer | None) -> None:
+        name = str(ep)
+        try:
+            sock, destination = udp.open_sender(
+                ep, hops=getattr(opts, "multicast_hops", 1),
+                multicast_loop=getattr(opts, "multicast_loop", True),
+            )
+        except OSError as exc:
+            raise ZMQError(exc.errno or Errno.EINVAL,
+                           f"connect({name!r}): {exc.strerror or exc}") from None
+        if peer is None:
+            peer = self.mailbox.new_peer(opts.rcvhwm, opts.sndhwm, endpoint=name)
+            self.mailbox.post(ATTACH, peer)
+        old = self._datagrams.pop(name, None)
+        if old is not None:
+            old.close()
+        self._datagrams[name] = UdpSender(self.reactor, sock, destination, peer, name)
+
+    def _close_datagrams(self, name: str | None = None) -> None:
+        for key in [key for key in self._datagrams if name is None or key == name]:
+            engine = self._datagrams.pop(key)
+            engine.close()
+            self._drop_peer(engine.peer)
+
     def connect(self, ep: Endpoint, opts: SocketOptions, peer: Peer | None) -> None:
+        if ep.transport == "udp":
+            self._connect_udp(ep, opts, peer)
+            return
         old = self._connecters.pop(str(ep), None)
         if old is not None:
             old.stop()
         self._connecters[str(ep)] = Connecter(self.reactor, ep, opts, self, peer)
 
     def unbind(self, addr: str) -> None:
+        if addr in self._datagrams:
+            self._close_datagrams(addr)
+            return
         listener = self._listeners.pop(addr, None)
         if listener is not None:
             listener.close()
@@ -116,6 +165,9 @@ class SocketSession:
                 engine.close()
 
     def disconnect(self, addr: str) -> None:
+        if addr in self._datagrams:
+            self._close_datagrams(addr)
+            return
         connecter = self._connecters.pop(addr, None)
         if connecter is None:
             return
@@ -129,6 +181,7 @@ class SocketSession:
     def close(self, linger_ms: int) -> None:
         """The facade closed: stop listening; deliver what is queued within LINGER."""
         self.closed = True
+        self._close_datagrams()
         for listener in self._listeners.values():
             listener.close()
         self._listeners.clear()
