@@ -3,6 +3,13 @@
 ``SocketOptions`` holds one socket's values as attributes (``opts.sndhwm``); the socket layer
 routes ``setsockopt``/``getsockopt`` through ``OPTION_SPECS``. Listeners and connections take a
 ``snapshot()`` at bind/connect time, as libzmq does.
+
+Every option number libzmq 4.3.5 defines is in exactly one place: ``OPTION_SPECS`` (implemented;
+restricted to the socket types it acts on, EINVAL naming the option elsewhere), ``SOCKET_HANDLED``
+(answered by the socket itself), ``UNSUPPORTED`` (EINVAL with the reason) -- and
+``DOCUMENTED_NOOPS`` marks the specs libzmq itself documents as doing nothing on this platform.
+Nothing is accepted and then ignored. docs/OPTIONS.md is the audit, checked by
+tests/api/test_options_audit.py.
 """
 
 from __future__ import annotations
@@ -55,6 +62,16 @@ def _set_only(code: int, attr: str, types: frozenset[int]) -> OptionSpec:
     return OptionSpec(code, attr, BOOL, readable=False, socket_types=types, bool_check="nonneg")
 
 
+# Socket types are those an option acts on. libzmq accepts more (its REP is a ROUTER inside and
+# takes the ROUTER_* options, its PUB is an XPUB and takes XPUB_VERBOSE, every type takes
+# CONFLATE) and then ignores them: here that is EINVAL naming the option and the types.
+_ROUTING_TYPES = _types(_T.ROUTER)
+_PUBLISHERS = _types(_T.PUB, _T.XPUB)
+# CONFLATE acts only on these (libzmq options.hpp get_effective_conflate_option).
+_CONFLATE_TYPES = _types(_T.DEALER, _T.PULL, _T.PUSH, _T.PUB, _T.SUB)
+_INT32_MAX = (1 << 31) - 1
+_UINT64_MAX = (1 << 64) - 1
+
 _SPECS: list[OptionSpec] = [
     OptionSpec(_O.LINGER, "linger", INT, -1, -1),
     OptionSpec(_O.SNDHWM, "sndhwm", INT, 1000, 0),
@@ -71,29 +88,63 @@ _SPECS: list[OptionSpec] = [
     OptionSpec(_O.BACKLOG, "backlog", INT, 100, 0),
     OptionSpec(_O.SNDBUF, "sndbuf", INT, -1, -1),
     OptionSpec(_O.RCVBUF, "rcvbuf", INT, -1, -1),
+    # -- per-connection OS tuning (transports/tcp.py): tcp listeners, connects and accepts.
     OptionSpec(_O.CONNECT_TIMEOUT, "connect_timeout", INT, 0, 0),
+    OptionSpec(_O.TCP_MAXRT, "tcp_maxrt", INT, 0, 0),
     OptionSpec(_O.TCP_KEEPALIVE, "tcp_keepalive", INT, -1, -1, 1),
     OptionSpec(_O.TCP_KEEPALIVE_CNT, "tcp_keepalive_cnt", INT, -1, -1),
     OptionSpec(_O.TCP_KEEPALIVE_IDLE, "tcp_keepalive_idle", INT, -1, -1),
     OptionSpec(_O.TCP_KEEPALIVE_INTVL, "tcp_keepalive_intvl", INT, -1, -1),
-    OptionSpec(_O.TOS, "tos", INT, 0, 0, 255),
-    OptionSpec(_O.AFFINITY, "affinity", INT, 0, 0),
-    OptionSpec(_O.RATE, "rate", INT, 100, 1),
-    OptionSpec(_O.RECOVERY_IVL, "recovery_ivl", INT, 10000, 0),
-    OptionSpec(_O.MULTICAST_HOPS, "multicast_hops", INT, 1, 1),
+    OptionSpec(_O.TOS, "tos", INT, 0, 0, _INT32_MAX),
+    OptionSpec(_O.PRIORITY, "priority", INT, 0, 0, _INT32_MAX),
+    # SO_BINDTODEVICE: an interface name of at most IFNAMSIZ (16) bytes.
+    OptionSpec(_O.BINDTODEVICE, "bindtodevice", BYTES, b"", min_len=1, max_len=16),
+    # libzmq documents it as Windows-only (SIO_LOOPBACK_FAST_PATH): stored, read back, no effect.
+    OptionSpec(_O.LOOPBACK_FASTPATH, "loopback_fastpath", BOOL, bool_check="any"),
+    # -- SOCKS5 proxy for tcp:// connects (io/connecter.py, transports/socks.py).
+    OptionSpec(_O.SOCKS_PROXY, "socks_proxy", BYTES, b"", min_len=1, max_len=_INT32_MAX),
+    OptionSpec(_O.SOCKS_USERNAME, "socks_username", BYTES, b"", min_len=0, max_len=255),
+    OptionSpec(_O.SOCKS_PASSWORD, "socks_password", BYTES, b"", min_len=0, max_len=255),
+    # I/O thread affinity: securemq has one I/O thread per context (thread 0), see _check.
+    OptionSpec(_O.AFFINITY, "affinity", INT, 0, -(1 << 63), _UINT64_MAX),
+    # -- udp:// multicast (RADIO/DISH, io/session.py).
+    OptionSpec(_O.MULTICAST_HOPS, "multicast_hops", INT, 1, 1,
+               socket_types=_types(_T.RADIO, _T.DGRAM)),
+    OptionSpec(_O.MULTICAST_LOOP, "multicast_loop", BOOL, True, bool_check="any",
+               socket_types=_types(_T.RADIO, _T.DISH, _T.DGRAM)),
+    # -- wss:// (TLS websockets, io/ws.py): PEM texts and the name to verify; set-only as in
+    # libzmq (built with ZMQ_HAVE_WSS).
+    OptionSpec(_O.WSS_KEY_PEM, "wss_key_pem", BYTES, b"", max_len=_INT32_MAX, readable=False),
+    OptionSpec(_O.WSS_CERT_PEM, "wss_cert_pem", BYTES, b"", max_len=_INT32_MAX, readable=False),
+    OptionSpec(_O.WSS_TRUST_PEM, "wss_trust_pem", BYTES, b"", max_len=_INT32_MAX,
+               readable=False),
+    OptionSpec(_O.WSS_HOSTNAME, "wss_hostname", BYTES, b"", max_len=_INT32_MAX, readable=False),
+    OptionSpec(_O.WSS_TRUST_SYSTEM, "wss_trust_system", BOOL, readable=False),
     OptionSpec(_O.IMMEDIATE, "immediate", BOOL),
-    OptionSpec(_O.CONFLATE, "conflate", BOOL),
+    OptionSpec(_O.CONFLATE, "conflate", BOOL, socket_types=_CONFLATE_TYPES),
     OptionSpec(_O.IPV6, "ipv6", BOOL),
-    OptionSpec(_O.IPV4ONLY, "ipv4only", BOOL, True),
-    _set_only(_O.ROUTER_MANDATORY, "router_mandatory", _types(_T.ROUTER)),
-    _set_only(_O.ROUTER_HANDOVER, "router_handover", _types(_T.ROUTER)),
-    OptionSpec(_O.PROBE_ROUTER, "probe_router", BOOL, readable=False, bool_check="nonneg",
-               socket_types=_types(_T.ROUTER, _T.DEALER, _T.REQ)),
+    # IPV4ONLY is IPV6 inverted (libzmq keeps one flag): see SocketOptions.set/get.
+    OptionSpec(_O.IPV4ONLY, "ipv6", BOOL, True),
+    _set_only(_O.ROUTER_MANDATORY, "router_mandatory", _ROUTING_TYPES),
+    _set_only(_O.ROUTER_HANDOVER, "router_handover", _ROUTING_TYPES),
+    OptionSpec(_O.ROUTER_NOTIFY, "router_notify", INT, 0, 0, 3, socket_types=_ROUTING_TYPES),
+    # Consumed by the next connect() (libzmq routing_socket_base_t); no getsockopt.
+    OptionSpec(_O.CONNECT_ROUTING_ID, "connect_routing_id", BYTES, b"", min_len=1,
+               max_len=_INT32_MAX, socket_types=_ROUTING_TYPES, readable=False),
+    _set_only(_O.PROBE_ROUTER, "probe_router", _types(_T.ROUTER, _T.DEALER, _T.REQ)),
     _set_only(_O.REQ_RELAXED, "req_relaxed", _types(_T.REQ)),
     _set_only(_O.REQ_CORRELATE, "req_correlate", _types(_T.REQ)),
     _set_only(_O.XPUB_VERBOSE, "xpub_verbose", _types(_T.XPUB)),
     _set_only(_O.XPUB_VERBOSER, "xpub_verboser", _types(_T.XPUB)),
-    _set_only(_O.XPUB_NODROP, "xpub_nodrop", _types(_T.XPUB)),
+    _set_only(_O.XPUB_NODROP, "xpub_nodrop", _types(_T.PUB, _T.XPUB, _T.RADIO)),
+    _set_only(_O.XPUB_MANUAL, "xpub_manual", _types(_T.XPUB)),
+    _set_only(_O.XPUB_MANUAL_LAST_VALUE, "xpub_manual_last_value", _types(_T.XPUB)),
+    OptionSpec(_O.XPUB_WELCOME_MSG, "xpub_welcome_msg", BYTES, b"", min_len=0,
+               max_len=_INT32_MAX, socket_types=_PUBLISHERS, readable=False),
+    _set_only(_O.ONLY_FIRST_SUBSCRIBE, "only_first_subscribe",
+              _types(_T.PUB, _T.XPUB, _T.XSUB)),
+    OptionSpec(_O.XSUB_VERBOSE_UNSUBSCRIBE, "xsub_verbose_unsubscribe", BOOL, readable=False,
+               socket_types=_types(_T.XSUB), bool_check="any"),
     OptionSpec(_O.INVERT_MATCHING, "invert_matching", BOOL, bool_check="any",
                socket_types=_types(_T.PUB, _T.SUB, _T.XPUB, _T.XSUB)),
     OptionSpec(_O.PLAIN_SERVER, "plain_server", BOOL),
@@ -101,7 +152,6 @@ _SPECS: list[OptionSpec] = [
     OptionSpec(_O.ZAP_ENFORCE_DOMAIN, "zap_enforce_domain", BOOL, bool_check="any"),
     OptionSpec(FAILED_AUTH_BACKOFF, "failed_auth_backoff", INT, 0, 0, 3_600_000),
     OptionSpec(_O.ROUTING_ID, "routing_id", BYTES, b"", min_len=1, max_len=255),
-    OptionSpec(_O.CONNECT_ROUTING_ID, "connect_routing_id", BYTES, b"", min_len=1, max_len=255),
     OptionSpec(_O.ZAP_DOMAIN, "zap_domain", BYTES, b"", min_len=1, max_len=255),
     OptionSpec(_O.PLAIN_USERNAME, "plain_username", BYTES, b"", min_len=1, max_len=255),
     OptionSpec(_O.PLAIN_PASSWORD, "plain_password", BYTES, b"", min_len=1, max_len=255),
@@ -111,14 +161,79 @@ _SPECS: list[OptionSpec] = [
 ]
 
 OPTION_SPECS: dict[int, OptionSpec] = {int(spec.code): spec for spec in _SPECS}
+# Stored inverted in the attribute of another option (IPV4ONLY is "not IPV6").
+_INVERTED = frozenset({int(_O.IPV4ONLY)})
 # Options the socket answers itself (read-only state or write-only actions).
 SOCKET_HANDLED = frozenset(
     int(o)
     for o in (
         _O.TYPE, _O.RCVMORE, _O.EVENTS, _O.LAST_ENDPOINT, _O.FD, _O.MECHANISM,
-        _O.SUBSCRIBE, _O.UNSUBSCRIBE, _O.HWM, _O.THREAD_SAFE,
+        _O.SUBSCRIBE, _O.UNSUBSCRIBE, _O.HWM, _O.THREAD_SAFE, _O.TOPICS_COUNT,
     )
 )
+
+# Options accepted and read back that have no effect here because libzmq itself documents them
+# as platform-specific (and they do nothing in libzmq on Linux or macOS either).
+DOCUMENTED_NOOPS: dict[int, str] = {
+    int(_O.LOOPBACK_FASTPATH): "Windows-only in libzmq (SIO_LOOPBACK_FAST_PATH); no effect "
+                               "elsewhere, in libzmq as here",
+}
+
+_NO_PGM = "applies only to the pgm/epgm/norm multicast transports, which securemq does not have"
+_NO_GSSAPI = "the GSSAPI mechanism is not available (libzmq built without GSSAPI says EINVAL too)"
+_NO_NORM = "the norm:// transport is not available (libzmq built without NORM says EINVAL too)"
+_NO_VMCI = "the vmci:// transport is not available (libzmq built without VMCI says EINVAL too)"
+_DEPRECATED_FILTER = (
+    "deprecated in libzmq and not implemented; filter peers with ZAP instead "
+    "(securemq.auth: allow()/deny() by address)"
+)
+# Every other option number libzmq 4.3.5 defines (include/zmq.h, with the deprecated and DRAFT
+# sections): setsockopt and getsockopt raise ZMQError(EINVAL) with this reason. Never accepted
+# and then ignored -- see docs/OPTIONS.md for the whole audit.
+UNSUPPORTED: dict[int, str] = {
+    int(_O.RATE): _NO_PGM,
+    int(_O.RECOVERY_IVL): _NO_PGM,
+    int(_O.MULTICAST_MAXTPDU): _NO_PGM,
+    int(_O.TCP_ACCEPT_FILTER): _DEPRECATED_FILTER,
+    int(_O.IPC_FILTER_PID): _DEPRECATED_FILTER,
+    int(_O.IPC_FILTER_UID): _DEPRECATED_FILTER,
+    int(_O.IPC_FILTER_GID): _DEPRECATED_FILTER,
+    int(_O.ROUTER_RAW): "deprecated raw ROUTER mode (libzmq's STREAM predecessor); securemq "
+                        "implements neither",
+    int(_O.STREAM_NOTIFY): "STREAM sockets are not implemented",
+    int(_O.GSSAPI_SERVER): _NO_GSSAPI,
+    int(_O.GSSAPI_PRINCIPAL): _NO_GSSAPI,
+    int(_O.GSSAPI_SERVICE_PRINCIPAL): _NO_GSSAPI,
+    int(_O.GSSAPI_PLAINTEXT): _NO_GSSAPI,
+    int(_O.GSSAPI_PRINCIPAL_NAMETYPE): _NO_GSSAPI,
+    int(_O.GSSAPI_SERVICE_PRINCIPAL_NAMETYPE): _NO_GSSAPI,
+    int(_O.BLOCKY): "a context option (Context.set), not a socket option (libzmq says EINVAL too)",
+    int(_O.VMCI_BUFFER_SIZE): _NO_VMCI,
+    int(_O.VMCI_BUFFER_MIN_SIZE): _NO_VMCI,
+    int(_O.VMCI_BUFFER_MAX_SIZE): _NO_VMCI,
+    int(_O.VMCI_CONNECT_TIMEOUT): _NO_VMCI,
+    int(_O.USE_FD): "binding to a descriptor the application opened is not implemented",
+    int(_O.METADATA): "application metadata (X- properties in READY) is not implemented",
+    int(_O.IN_BATCH_SIZE): "securemq sizes its reads itself (64 KiB growing to 1 MiB); "
+                           "not tunable",
+    int(_O.OUT_BATCH_SIZE): "securemq sizes its writes itself (about 256 KiB per batch); "
+                            "not tunable",
+    int(_O.RECONNECT_STOP): "not implemented (reconnects follow RECONNECT_IVL; set it to -1 "
+                            "to never reconnect)",
+    int(_O.HELLO_MSG): "not implemented",
+    int(_O.DISCONNECT_MSG): "not implemented (ROUTER_NOTIFY reports disconnects)",
+    int(_O.HICCUP_MSG): "not implemented",
+    int(_O.BUSY_POLL): "SO_BUSY_POLL needs CAP_NET_ADMIN (libzmq aborts when it is refused); "
+                       "not implemented",
+    int(_O.NORM_MODE): _NO_NORM,
+    int(_O.NORM_UNICAST_NACK): _NO_NORM,
+    int(_O.NORM_BUFFER_SIZE): _NO_NORM,
+    int(_O.NORM_SEGMENT_SIZE): _NO_NORM,
+    int(_O.NORM_BLOCK_SIZE): _NO_NORM,
+    int(_O.NORM_NUM_PARITY): _NO_NORM,
+    int(_O.NORM_NUM_AUTOPARITY): _NO_NORM,
+    int(_O.NORM_PUSH): _NO_NORM,
+}
 
 
 def option_name(code: int) -> str:
@@ -154,19 +269,44 @@ class SocketOptions:
     tcp_keepalive_idle: int
     tcp_keepalive_intvl: int
     tos: int
+    tcp_maxrt: int
+    priority: int
+    bindtodevice: bytes
+    loopback_fastpath: bool
+    socks_proxy: bytes
+    socks_username: bytes
+    socks_password: bytes
+    affinity: int
+    multicast_hops: int
+    multicast_loop: bool
     failed_auth_backoff: int
     immediate: bool
     conflate: bool
     ipv6: bool
     router_mandatory: bool
     router_handover: bool
+    router_notify: int
     probe_router: bool
     req_relaxed: bool
     req_correlate: bool
+    # XPUB_VERBOSE sets xpub_verbose and clears xpub_verboser; XPUB_VERBOSER sets both (libzmq
+    # keeps "verbose subscribes" and "verbose unsubscribes": these are those two flags).
     xpub_verbose: bool
     xpub_verboser: bool
     xpub_nodrop: bool
+    # XPUB_MANUAL sets xpub_manual; XPUB_MANUAL_LAST_VALUE sets both (libzmq: _manual and
+    # _send_last_pipe).
+    xpub_manual: bool
+    xpub_manual_last_value: bool
+    xpub_welcome_msg: bytes
+    only_first_subscribe: bool
+    xsub_verbose_unsubscribe: bool
     invert_matching: bool
+    wss_key_pem: bytes
+    wss_cert_pem: bytes
+    wss_trust_pem: bytes
+    wss_hostname: bytes
+    wss_trust_system: bool
     plain_server: bool
     curve_server: bool
     zap_enforce_domain: bool
@@ -185,6 +325,8 @@ class SocketOptions:
     def __init__(self, socket_type: int) -> None:
         self.socket_type = socket_type
         for spec in _SPECS:
+            if spec.code in _INVERTED:
+                continue
             default = spec.default
             if spec.kind == BOOL:
                 default = bool(default)
@@ -201,12 +343,14 @@ class SocketOptions:
         spec = OPTION_SPECS.get(code)
         name = option_name(code)
         if spec is None:
-            raise ZMQError(Errno.EINVAL, f"setsockopt({name}): unknown or unsupported option")
+            reason = UNSUPPORTED.get(code, "unknown option")
+            raise ZMQError(Errno.EINVAL, f"setsockopt({name}): {reason}")
         if spec.socket_types is not None and self.socket_type not in spec.socket_types:
+            valid = ", ".join(sorted(SocketType(t).name for t in spec.socket_types))
             raise ZMQError(
                 Errno.EINVAL,
                 f"setsockopt({name}): not valid for socket type "
-                f"{SocketType(self.socket_type).name}",
+                f"{SocketType(self.socket_type).name} (only {valid})",
             )
         if spec.kind in (INT, BOOL):
             if isinstance(value, bool):
@@ -218,7 +362,7 @@ class SocketOptions:
                     spec.bool_check == "nonneg" and value < 0
                 ):
                     raise ZMQError(Errno.EINVAL, f"setsockopt({name}): {value} is not a boolean")
-                setattr(self, spec.attr, bool(value))
+                setattr(self, spec.attr, bool(value) != (code in _INVERTED))
             else:
                 if not spec.minimum <= value <= spec.maximum:
                     raise ZMQError(
@@ -228,6 +372,13 @@ class SocketOptions:
                     )
                 if spec.granularity > 1:
                     value = max(value, 0) // spec.granularity * spec.granularity
+                if code == _O.AFFINITY and value != 0 and not value & 1:
+                    raise ZMQError(
+                        Errno.EINVAL,
+                        f"setsockopt(AFFINITY): mask {value:#x} selects no I/O thread: "
+                        "securemq runs one I/O thread per context, thread 0 (libzmq would fail "
+                        "the next bind/connect with EMTHREAD)",
+                    )
                 setattr(self, spec.attr, value)
         else:
             if isinstance(value, str):
@@ -247,18 +398,34 @@ class SocketOptions:
                 )
             setattr(self, spec.attr, raw)
         self._track_mechanism(code)
+        self._couple(code)
+
+    def _couple(self, code: int) -> None:
+        """Options that set more than their own flag, as libzmq's xpub.cpp does."""
+        if code == _O.XPUB_VERBOSE:
+            self.xpub_verboser = False
+        elif code == _O.XPUB_VERBOSER:
+            self.xpub_verbose = self.xpub_verboser
+        elif code == _O.XPUB_MANUAL_LAST_VALUE:
+            self.xpub_manual = self.xpub_manual_last_value
+
+    def take_connect_routing_id(self) -> bytes:
+        """CONNECT_ROUTING_ID applies to one connect() only: return it and clear it."""
+        rid, self.connect_routing_id = self.connect_routing_id, b""
+        return rid
 
     def get(self, code: int) -> Any:
         spec = OPTION_SPECS.get(code)
         if spec is None:
-            raise ZMQError(Errno.EINVAL, f"getsockopt({option_name(code)}): unknown option")
+            reason = UNSUPPORTED.get(code, "unknown option")
+            raise ZMQError(Errno.EINVAL, f"getsockopt({option_name(code)}): {reason}")
         if not spec.readable:
             raise ZMQError(
                 Errno.EINVAL, f"getsockopt({option_name(code)}): option is write-only (libzmq)"
             )
         value = getattr(self, spec.attr)
         if spec.kind == BOOL:
-            return int(value)
+            return int(bool(value) != (code in _INVERTED))
         if spec.kind == KEY:
             return z85_encode(value) if value else b""
         return value

@@ -38,9 +38,10 @@ from .frame import Frame
 from .io.fastpath import ReadLease
 from .io.hub import ZAP_NAME, IOHub
 from .io.session import SocketSession, pipe_at_connect
+from .io.ws import WS_TRANSPORTS, require_ws, tls_context
 from .monitor import SocketMonitor
 from .options import SOCKET_HANDLED, SocketOptions, option_name
-from .pipe import ATTACH, HICCUP, Mailbox, Peer, Waker
+from .pipe import ATTACH, HICCUP, ConflatePipe, Mailbox, Peer, Waker
 from .routing.draft import decode_routing_id, encode_routing_id
 from .tracker import FINISHED_TRACKER, MessageTracker
 from .transports.endpoint import parse_endpoint
@@ -298,10 +299,12 @@ class Socket:
             topic = value.encode() if isinstance(value, str) else value
             if not isinstance(topic, bytes | bytearray | memoryview):
                 raise TypeError(f"setsockopt({option_name(code)}): expected bytes")
-            if not socket_types.info(self._type).subscriber:
+            manual = self._type == SocketType.XPUB and self._opts.xpub_manual
+            if not socket_types.info(self._type).subscriber and not manual:
                 raise ZMQError(
                     Errno.EINVAL,
-                    f"setsockopt({option_name(code)}): only SUB and XSUB sockets subscribe",
+                    f"setsockopt({option_name(code)}): only SUB and XSUB sockets subscribe "
+                    "(and XPUB with XPUB_MANUAL)",
                 )
             self._process_commands()
             if code == SocketOption.SUBSCRIBE:
@@ -339,7 +342,14 @@ class Socket:
         if code == SocketOption.HWM:
             return self._opts.sndhwm
         if code == SocketOption.THREAD_SAFE:
-            return 0
+            return int(socket_types.info(self._type).thread_safe)
+        if code == SocketOption.TOPICS_COUNT:
+            count = getattr(self._routing, "topics_count", None)
+            if count is None:
+                raise ZMQError(Errno.EINVAL, "getsockopt(TOPICS_COUNT): only PUB, SUB, XPUB "
+                               "and XSUB sockets have subscriptions")
+            self._process_commands()
+            return int(count())
         if code in (SocketOption.SUBSCRIBE, SocketOption.UNSUBSCRIBE):
             raise ZMQError(Errno.EINVAL, f"getsockopt({option_name(code)}): write-only option")
         return self._opts.get(code)
@@ -723,6 +733,10 @@ class Socket:
                 raise ZMQError(Errno.ENOCOMPATPROTO,
                                f"{verb}({addr!r}): udp:// is not for a {self._type.name} "
                                f"socket that {'binds' if bind else 'connects'}")
+        if transport in WS_TRANSPORTS:
+            require_ws(verb, addr)
+            if transport == "wss" and not bind:
+                tls_context(self._opts, server=False, endpoint=addr)  # a bad PEM fails here
 
     def bind_to_random_port(self, addr: str, min_port: int = 49152, max_port: int = 65536,
                             max_tries: int = 100) -> int:
@@ -748,15 +762,30 @@ class Socket:
             raise TypeError(f"connect: expected str endpoint, got {type(addr).__name__}")
         ep = parse_endpoint(addr, bind=False)
         self._check_transport(ep.transport, bind=False, addr=addr)
+        rid = self._opts.connect_routing_id
+        if rid:
+            self._process_commands()
+            if isinstance(self._routing, routing.Router) and self._routing.has_routing_id(rid):
+                # libzmq asserts ("Not allowed to duplicate an existing rid").
+                raise ZMQError(Errno.EINVAL, f"connect({addr!r}): CONNECT_ROUTING_ID {rid!r} "
+                               "already names a peer of this socket")
+        opts = self._opts.snapshot()
+        self._opts.take_connect_routing_id()  # (it names the peer of this connect only)
         if ep.transport == "inproc":
             self._connect_peer = None
+            posted = len(self._commands)
             self._hub.inproc.connect(ep.address, self._inproc)
+            for op, view in list(self._commands)[posted:]:
+                if op == ATTACH and view.endpoint == str(ep):  # our side of the new link
+                    _adopt_inproc_view(view, opts)
         else:
-            opts = self._opts.snapshot()
             peer: Peer | None = None
-            if pipe_at_connect(int(self._type), opts):
+            if pipe_at_connect(int(self._type), opts) or (rid and not opts.immediate):
+                # (ROUTER: a pipe at connect() only when it already has its name, as libzmq)
                 peer = self._mailbox.new_peer(opts.rcvhwm, opts.sndhwm, conflate=opts.conflate,
-                                              endpoint=str(ep))
+                                              routing_id=rid, endpoint=str(ep))
+                if opts.probe_router:
+                    peer.outbound.force_write([b""])  # PROBE_ROUTER: first on the new pipe
                 self._mailbox.post(ATTACH, peer)
             self._connect_peer = peer
             self._hub.call(lambda: self._io().connect(ep, opts, peer))
@@ -845,6 +874,20 @@ class Socket:
 
 def _noop() -> None:
     return None
+
+
+def _adopt_inproc_view(view: Peer, opts: SocketOptions) -> None:
+    """The options of an inproc connect that libzmq applies to the new pipe pair: CONFLATE
+    (only the connecting side's counts, as in libzmq's connect_internal), CONNECT_ROUTING_ID
+    and PROBE_ROUTER."""
+    if opts.conflate:
+        # Fresh pipes of the same layout: ConflatePipe only changes how they are written.
+        view.inbound.__class__ = ConflatePipe
+        view.outbound.__class__ = ConflatePipe
+    if opts.connect_routing_id:
+        view.routing_id = opts.connect_routing_id
+    if opts.probe_router:
+        view.outbound.force_write([b""])
 
 
 def _option_property(option: int, name: str) -> property:

@@ -2,6 +2,14 @@
 
 It holds the endpoint's persistent Peer (libzmq creates the pipe at connect() time unless
 IMMEDIATE is set), so messages queue before the first connection and survive reconnects.
+
+As libzmq's tcp_connecter: the options of the connect (TOS, PRIORITY, BINDTODEVICE, buffers)
+are applied to each new OS socket before it dials -- a socket the OS refuses them for is closed
+and the attempt retried -- and a tcp (or ws) dial that has not completed after CONNECT_TIMEOUT
+ms is abandoned (CLOSED, then CONNECT_RETRIED with the back-off). With SOCKS_PROXY set, a tcp://
+connect dials the proxy instead and asks it for a tunnel to the endpoint (SOCKS5, with
+username/password when SOCKS_USERNAME is set; libzmq socks_connecter): the connection is handed
+on only once the proxy reports success; a refusal closes the socket and retries.
 """
 
 from __future__ import annotations
@@ -12,9 +20,11 @@ import socket
 from typing import TYPE_CHECKING, Protocol
 
 from ..constants import Event
+from ..error import ZMQError
 from ..pipe import Peer
 from ..transports import ipc, tcp
-from ..transports.endpoint import Endpoint
+from ..transports.endpoint import Endpoint, parse_endpoint
+from ..transports.socks import Socks5Client, SocksError
 from ..transports.tcp import peer_address
 
 if TYPE_CHECKING:
@@ -47,29 +57,76 @@ class Connecter:
         self.handshaken = False
         self._sock: socket.socket | None = None
         self._timer: Timer | None = None
+        self._connect_timer: Timer | None = None
+        self._socks: Socks5Client | None = None
+        self._socks_out = b""
         self._ivl = options.reconnect_ivl
+        self._tuning = tcp.Tuning.of(options)
         self._start()
 
     def _start(self) -> None:
         self._timer = None
         if self.stopped:
             return
+        proxied = self.endpoint.transport == "tcp" and bool(self.options.socks_proxy)
         try:
-            if self.endpoint.transport == "tcp":
+            if proxied:
+                target = parse_endpoint("tcp://" + self.options.socks_proxy.decode(), bind=False)
+                family, sockaddr = tcp.resolve(target, ipv6=self.options.ipv6)
+                sock = tcp.start_connect(family, sockaddr, self._tuning)
+            elif self.endpoint.transport != "ipc":  # tcp, ws and wss dial tcp
                 family, sockaddr = tcp.resolve(self.endpoint, ipv6=self.options.ipv6)
-                sock = tcp.start_connect(family, sockaddr)
+                sock = tcp.start_connect(family, sockaddr, self._tuning)
             else:
                 sock = ipc.start_connect(self.endpoint)
-        except OSError:
+        except (OSError, UnicodeDecodeError, ZMQError):
+            # (ZMQError, UnicodeDecodeError: a malformed SOCKS_PROXY; libzmq retries too)
             self._retry()
             return
         self._sock = sock
         self.owner.monitor_event(Event.CONNECT_DELAYED, errno.EINPROGRESS, self.name)
         self.reactor.set_handlers(sock, None, self._on_writable)
+        if proxied:
+            self._socks = Socks5Client(self.endpoint.host, self.endpoint.port,
+                                       self.options.socks_username, self.options.socks_password)
+        elif self.endpoint.transport != "ipc" and self.options.connect_timeout > 0:
+            # libzmq add_connect_timer: tcp and ws connecters; not ipc, not a SOCKS proxy.
+            self._connect_timer = self.reactor.call_later(
+                self.options.connect_timeout / 1000.0, self._connect_timed_out
+            )
+
+    def _connect_timed_out(self) -> None:
+        """CONNECT_TIMEOUT: the dial did not complete; close it and retry with back-off."""
+        self._connect_timer = None
+        sock = self._sock
+        if sock is None or self.stopped:
+            return
+        self._abandon(sock)
+
+    def _cancel_connect_timer(self) -> None:
+        if self._connect_timer is not None:
+            self._connect_timer.cancel()
+            self._connect_timer = None
+
+    def _abandon(self, sock: socket.socket) -> None:
+        """Close a dialing socket (CLOSED event, as libzmq) and retry later."""
+        self._cancel_connect_timer()
+        self.reactor.set_handlers(sock, None, None)
+        self._sock = None
+        self._socks = None
+        self._socks_out = b""
+        fd = sock.fileno()
+        sock.close()
+        self.owner.monitor_event(Event.CLOSED, fd, self.name)
+        self._retry()
 
     def _on_writable(self) -> None:
         sock = self._sock
         if sock is None:
+            return
+        self._cancel_connect_timer()
+        if self._socks is not None:
+            self._socks_writable(sock)
             return
         self.reactor.set_handlers(sock, None, None)
         self._sock = None
@@ -80,11 +137,71 @@ class Connecter:
             self.owner.monitor_event(Event.CLOSED, fd, self.name)
             self._retry()
             return
+        self._hand_over(sock)
+
+    def _hand_over(self, sock: socket.socket) -> None:
         self.owner.monitor_event(Event.CONNECTED, sock.fileno(), self.name)
         self.owner.connected(sock, self, peer_address(sock))
 
+    # -- SOCKS5 -----------------------------------------------------------------------------
+    def _socks_writable(self, sock: socket.socket) -> None:
+        client = self._socks
+        assert client is not None
+        if not self._socks_out:
+            # The proxy accepted our TCP connection (or refused it: SO_ERROR).
+            if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+                self._abandon(sock)
+                return
+            self._socks_out = client.start()
+        self._socks_send(sock)
+
+    def _socks_send(self, sock: socket.socket) -> None:
+        try:
+            sent = sock.send(self._socks_out)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:
+            self._abandon(sock)
+            return
+        self._socks_out = self._socks_out[sent:]
+        if self._socks_out:
+            self.reactor.set_handlers(sock, None, self._on_writable)
+        else:
+            self.reactor.set_handlers(sock, self._socks_readable, None)
+
+    def _socks_readable(self) -> None:
+        sock, client = self._sock, self._socks
+        if sock is None or client is None:
+            return
+        try:
+            data = sock.recv(client.needed())
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self._abandon(sock)
+            return
+        if not data:
+            self._abandon(sock)  # the proxy hung up
+            return
+        try:
+            reply = client.receive(data)
+        except SocksError:
+            self._abandon(sock)
+            return
+        if client.done:
+            self.reactor.set_handlers(sock, None, None)
+            self._sock = None
+            self._socks = None
+            self._hand_over(sock)
+        elif reply:
+            self._socks_out = reply
+            self._socks_send(sock)
+
+    # -- back-off ---------------------------------------------------------------------------
     def _retry(self) -> None:
-        if self.stopped or self.options.reconnect_ivl < 0:
+        # libzmq add_reconnect_timer: only with RECONNECT_IVL > 0 (0 too means "never again",
+        # whatever the documentation says of -1 alone).
+        if self.stopped or self.options.reconnect_ivl <= 0:
             return
         # As libzmq: the interval plus a random jitter below RECONNECT_IVL, so that many
         # clients of one restarted server do not all come back at the same instant.
@@ -108,6 +225,7 @@ class Connecter:
 
     def stop(self) -> None:
         self.stopped = True
+        self._cancel_connect_timer()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -115,3 +233,4 @@ class Connecter:
             self.reactor.set_handlers(self._sock, None, None)
             self._sock.close()
             self._sock = None
+        self._socks = None

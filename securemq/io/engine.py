@@ -30,6 +30,7 @@ from ..zmtp.connection import FRAME_SIZE_CAP, ZmtpConnection
 from ..zmtp.errors import NoDetailFailure, PeerClosed, ZmtpError
 from ..zmtp.mechanisms.base import Mechanism
 from ..zmtp.metadata import message_properties
+from ..zmtp.wire import ConnectionFactory, WireConnection
 from ..zmtp.zap import decode_reply_message, encode_request
 from . import fastpath
 
@@ -118,7 +119,7 @@ class StreamEngine:
         zap_domain: bytes,
         routing_id: bytes,
         accepted: bool = False,
-        connection_class: type[ZmtpConnection] = ZmtpConnection,
+        connection_factory: ConnectionFactory = ZmtpConnection,
         listener: Listener | None = None,
         connecter: Connecter | None = None,
         on_closed: Callable[[StreamEngine, ZmtpError | None], None] | None = None,
@@ -142,7 +143,7 @@ class StreamEngine:
         self.reads_mark = -1
         self.endpoint = endpoint
         self.peer_address = peer_address
-        self.conn = connection_class(
+        self.conn: WireConnection = connection_factory(
             socket_type=socket_type,
             mechanism=mechanism,
             max_message_size=max_message_size,

@@ -46,7 +46,7 @@ from typing import Protocol
 
 from ..pipe import Peer
 from ..zmtp import events as ev
-from ..zmtp.connection import ZmtpConnection
+from ..zmtp.wire import WireConnection
 from .reactor import Reactor
 
 
@@ -57,7 +57,7 @@ class Connection(Protocol):
     lock: threading.RLock
     reactor: Reactor
     sock: socket.socket
-    conn: ZmtpConnection
+    conn: WireConnection
     fd: int
     peer: Peer | None
     closed: bool

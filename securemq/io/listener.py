@@ -1,4 +1,4 @@
-"""A bound tcp/ipc endpoint: accepts connections and hands each to its socket as an engine."""
+"""A bound tcp/ipc/ws endpoint: accepts connections and hands each to its socket as an engine."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Protocol
 from ..constants import Event
 from ..transports import ipc
 from ..transports.tcp import peer_address
+from ..zmtp.connection import ZmtpConnection
+from ..zmtp.wire import ConnectionFactory
 
 if TYPE_CHECKING:
     from ..options import SocketOptions
@@ -22,11 +24,13 @@ class ListenerOwner(Protocol):
 class Listener:
     def __init__(
         self, reactor: Reactor, sock: socket.socket, endpoint: str, owner: ListenerOwner,
-        options: SocketOptions,
+        options: SocketOptions, wire: ConnectionFactory = ZmtpConnection,
     ) -> None:
         self.reactor = reactor
         # The socket's options when bind() was called: every connection accepted here uses them.
         self.options = options
+        # What each accepted stream speaks (ZMTP; ZWS on ws://, inside TLS on wss://).
+        self.wire = wire
         self.sock = sock
         self.endpoint = endpoint
         self.owner = owner

@@ -22,16 +22,16 @@ from functools import partial
 from typing import Protocol
 
 from .. import socket_types
-from ..constants import Errno, Event, SocketType
+from ..constants import Errno, Event, RouterNotify
 from ..error import ZMQError
 from ..options import SocketOptions
 from ..pipe import ATTACH, DETACH, HICCUP, Mailbox, Peer
 from ..transports import ipc, tcp, udp
 from ..transports.endpoint import Endpoint
-from ..zmtp.connection import ZmtpConnection
 from ..zmtp.errors import ZmtpError
 from ..zmtp.mechanisms.base import ZapSettings
-from ..zmtp.radio_dish_connection import RadioDishConnection
+from ..zmtp.wire import ConnectionFactory
+from . import ws
 from .backoff import FailureBackoff
 from .connecter import Connecter
 from .engine import StreamEngine
@@ -87,11 +87,16 @@ class SocketSession:
     def bind(self, ep: Endpoint, opts: SocketOptions) -> str:
         if ep.transport == "udp":
             return self._bind_udp(ep, opts)
+        wire = ws.for_listener(self.socket_type, ep, opts)
         try:
-            if ep.transport == "tcp":
-                sock, resolved = tcp.listen(ep, ipv6=opts.ipv6, backlog=opts.backlog)
-            else:
+            if ep.transport == "ipc":
                 sock, resolved = ipc.listen(ep, backlog=opts.backlog)
+            else:
+                sock, resolved = tcp.listen(ep, ipv6=opts.ipv6, backlog=opts.backlog,
+                                            tuning=tcp.Tuning.of(opts))
+                if ep.transport in ws.WS_TRANSPORTS:
+                    # libzmq names a ws endpoint by its scheme, address and path.
+                    resolved = ep.transport + resolved[len("tcp"):] + ep.path
         except OSError as exc:
             code = exc.errno or Errno.EINVAL
             if isinstance(exc, _pysocket.gaierror):
@@ -102,7 +107,7 @@ class SocketSession:
                 self.monitor_event(Event.CLOSED, fd, str(ep) if ep.transport == "ipc" else "")
             self.monitor_event(Event.BIND_FAILED, code, ep.address)
             raise ZMQError(code, f"bind({str(ep)!r}): {exc.strerror or exc}") from None
-        self._listeners[resolved] = Listener(self.reactor, sock, resolved, self, opts)
+        self._listeners[resolved] = Listener(self.reactor, sock, resolved, self, opts, wire)
         self.monitor_event(Event.LISTENING, sock.fileno(), resolved)
         return resolved
 
@@ -239,7 +244,8 @@ class SocketSession:
     def _start_engine(self, sock: _pysocket.socket, opts: SocketOptions, endpoint: str,
                       peer_addr: str, *, listener: Listener | None = None,
                       connecter: Connecter | None = None) -> StreamEngine:
-        tcp.tune(sock, keepalive=opts.tcp_keepalive, sndbuf=opts.sndbuf, rcvbuf=opts.rcvbuf)
+        tcp.tune(sock, tuning=tcp.Tuning.of(opts), accepted=listener is not None)
+        notify_gone = opts.router_notify & RouterNotify.DISCONNECT
         engine = StreamEngine(
             self.reactor, sock, self, make_mechanism(opts, self._zap_settings(opts)),
             socket_type=self.socket_type, endpoint=endpoint, peer_address=peer_addr,
@@ -247,11 +253,19 @@ class SocketSession:
             heartbeat_ivl_ms=opts.heartbeat_ivl, heartbeat_timeout_ms=opts.heartbeat_timeout,
             heartbeat_ttl_ms=opts.heartbeat_ttl, zap_domain=opts.zap_domain,
             routing_id=opts.routing_id, accepted=listener is not None,
-            connection_class=connection_class(self.socket_type),
+            connection_factory=self._wire(listener, connecter),
             listener=listener, connecter=connecter,
+            on_closed=_notify_disconnect if notify_gone else None,
         )
         self._engines.add(engine)
         return engine
+
+    def _wire(self, listener: Listener | None, connecter: Connecter | None) -> ConnectionFactory:
+        """What the new stream speaks: ZMTP, or ZWS (inside TLS for wss) on a ws endpoint."""
+        if listener is not None:
+            return listener.wire
+        assert connecter is not None
+        return ws.for_dialer(self.socket_type, connecter.endpoint, connecter.options)
 
     def accepted(self, sock: _pysocket.socket, listener: Listener, peer_addr: str) -> None:
         if self.closed:
@@ -292,6 +306,9 @@ class SocketSession:
         props = dict(engine.properties)
         legacy = engine.peer_version < (3, 1)
         connecter = engine.connecter
+        opts = engine.options
+        if connecter is not None and opts.connect_routing_id:
+            routing_id = opts.connect_routing_id  # CONNECT_ROUTING_ID names this peer, not READY
         if connecter is not None:
             connecter.handshake_succeeded()
             if connecter in self._lingering:
@@ -308,16 +325,24 @@ class SocketSession:
                 peer.legacy = legacy
                 peer.outbound.closed = False
                 peer.inbound.closed = False
+                _notify_connect(peer, opts)
                 if connecter.handshaken:
                     self.mailbox.post(HICCUP, peer)
                 connecter.handshaken = True
                 self.ready_engines.append(engine)
                 return peer
-        opts = engine.options
         peer = self.mailbox.new_peer(opts.rcvhwm, opts.sndhwm, conflate=opts.conflate,
                                      routing_id=routing_id, properties=props,
                                      endpoint=engine.endpoint)
         peer.legacy = legacy
+        if opts.probe_router and (connecter is None or opts.immediate
+                                  or not connecter.handshaken):
+            # PROBE_ROUTER: an empty message first, on every new pipe (libzmq xattach_pipe);
+            # a persistent peer got its probe at connect() time.
+            peer.outbound.force_write([b""])
+        if connecter is not None:
+            connecter.handshaken = True
+        _notify_connect(peer, opts)
         self.mailbox.post(ATTACH, peer)
         self.ready_engines.append(engine)
         return peer
@@ -379,11 +404,19 @@ def _nothing() -> None:
     return None
 
 
-def connection_class(socket_type: int) -> type[ZmtpConnection]:
-    """The sans-IO connection a socket type speaks ZMTP with (RADIO/DISH add JOIN/LEAVE)."""
-    if socket_type in (SocketType.RADIO, SocketType.DISH):
-        return RadioDishConnection
-    return ZmtpConnection
+def _notify_connect(peer: Peer, opts: SocketOptions) -> None:
+    """ROUTER_NOTIFY connect: an empty message from the peer, after every handshake (libzmq
+    stream_engine_base_t::mechanism_ready)."""
+    if opts.router_notify & RouterNotify.CONNECT:
+        peer.inbound.force_write([b""])
+
+
+def _notify_disconnect(engine: StreamEngine, error: ZmtpError | None) -> None:
+    """ROUTER_NOTIFY disconnect: an empty message from a peer whose connection broke after its
+    handshake (libzmq stream_engine_base_t::error; a local close or unbind says nothing)."""
+    peer = engine.peer
+    if error is not None and engine.ready and peer is not None:
+        peer.inbound.force_write([b""])
 
 
 def pipe_at_connect(socket_type: int, opts: SocketOptions) -> bool:

@@ -11,6 +11,13 @@ How this works:
   subscriber (every subscribe with XPUB_VERBOSE or XPUB_VERBOSER), an unsubscribe when a topic
   loses its last subscriber (every one with XPUB_VERBOSER), including the topics of a peer that
   leaves. Other frames from peers are passed up as user messages (libzmq 4.3 does).
+- XPUB_MANUAL (libzmq xpub.cpp): subscriptions from peers are not applied; every subscribe and
+  cancel is passed up, and the application subscribes the peer it last received one from with
+  setsockopt(SUBSCRIBE/UNSUBSCRIBE). A peer that leaves reports a cancel of each topic it sent.
+  XPUB_MANUAL_LAST_VALUE also sends the next message to that peer alone (last value caching).
+- XPUB_WELCOME_MSG is queued to every new peer first; ONLY_FIRST_SUBSCRIBE (XPUB and XSUB) makes
+  only a message whose first frame is a subscription count as subscriptions (libzmq checks every
+  frame otherwise).
 - Subscribers keep a refcounted ``SubscriptionTrie``; subscribe is always forwarded to every
   peer, unsubscribe only when the topic is really gone. Subscriptions are written past the HWM
   and are sent again to a peer that attaches or reconnects. Received messages whose first frame
@@ -20,7 +27,7 @@ How this works:
 from __future__ import annotations
 
 from collections import deque
-from typing import ClassVar
+from typing import ClassVar, cast
 
 from ..constants import Errno, SocketType
 from ..pipe import Message, Peer, Pipe, write_to_all
@@ -31,6 +38,11 @@ from .trie import MultiTrie, Removed, SubscriptionTrie
 
 SUBSCRIBE = 1
 CANCEL = 0
+
+
+def _option(options: RoutingOptions, name: str) -> bool:
+    """A pub/sub option RoutingOptions does not list (absent: off)."""
+    return bool(getattr(options, name, False))
 
 
 def _subscription(frame: bytes) -> int | None:
@@ -53,10 +65,17 @@ class XPub(Routing):
         self._pending: deque[tuple[Message, Peer]] = deque()
         self._inbound: list[deque[Message]] = []
         self._outbound: list[Pipe] = []
+        # XPUB_MANUAL: what each peer asked for (reported again as cancels when it leaves), and
+        # the peer whose subscribe or cancel the application received last.
+        self._manual_subscriptions = MultiTrie()
+        self._last_peer: Peer | None = None
 
     # -- peers -------------------------------------------------------------------------------
     def attach(self, peer: Peer) -> None:
         if peer not in self._peers:
+            welcome = cast(bytes, getattr(self.options, "xpub_welcome_msg", b""))
+            if welcome:
+                peer.outbound.force_write([welcome])  # XPUB_WELCOME_MSG, before anything else
             self._peers.append(peer)
             self._peers_changed()
             self._drain_one(peer)
@@ -66,6 +85,8 @@ class XPub(Routing):
             self._peers.remove(peer)
             self._peers_changed()
             self._forget(peer)
+        if peer is self._last_peer:
+            self._last_peer = None
         drop_queued(peer)
 
     def _peers_changed(self) -> None:
@@ -80,6 +101,13 @@ class XPub(Routing):
 
     def _forget(self, peer: Peer) -> None:
         verboser = self.options.xpub_verboser
+        if _option(self.options, "xpub_manual"):
+            # libzmq: a cancel for every topic the peer asked for, whoever else holds it.
+            self._subscriptions.remove_peer(peer)
+            for topic, _outcome in self._manual_subscriptions.remove_peer(peer):
+                if self._reports:
+                    self._pending.append(([bytes([CANCEL]) + topic], peer))
+            return
         for topic, outcome in self._subscriptions.remove_peer(peer):
             if self._reports and (outcome is Removed.LAST or verboser):
                 self._pending.append(([bytes([CANCEL]) + topic], peer))
@@ -111,14 +139,28 @@ class XPub(Routing):
             self._process(peer, msg)
 
     def _process(self, peer: Peer, msg: Message) -> None:
-        # libzmq 4.3 looks at every frame (ONLY_FIRST_SUBSCRIBE is off by default).
+        # libzmq 4.3 looks at every frame unless ONLY_FIRST_SUBSCRIBE is set: then the frames
+        # after the first count only if the first one was a subscription.
         user_frames: Message = []
-        for frame in msg:
-            kind = _subscription(frame)
+        only_first = _option(self.options, "only_first_subscribe")
+        manual = _option(self.options, "xpub_manual")
+        process = True
+        for index, frame in enumerate(msg):
+            kind = _subscription(frame) if process else None
+            if index == 0 and only_first:
+                process = kind is not None
             if kind is None:
                 user_frames.append(frame)
                 continue
             topic = frame[1:]
+            if manual:
+                if kind == SUBSCRIBE:
+                    self._manual_subscriptions.add(topic, peer)
+                else:
+                    self._manual_subscriptions.remove(topic, peer)
+                if self._reports:
+                    self._pending.append(([bytes(frame)], peer))
+                continue
             if kind == SUBSCRIBE:
                 first = self._subscriptions.add(topic, peer)
                 notify = first or self.options.xpub_verbose or self.options.xpub_verboser
@@ -144,6 +186,8 @@ class XPub(Routing):
         if any(self._inbound):  # (one C-level check of the inbound queues per send)
             self._drain()
         options = self.options
+        if self._last_peer is not None and _option(options, "xpub_manual_last_value"):
+            return self._send_last_value(msg)
         everyone = self._subscriptions.everyone
         if (
             everyone is not None and len(everyone) == len(self._peers)
@@ -159,11 +203,47 @@ class XPub(Routing):
         self.dropped = write_to_all(pipes, msg) > 0
         return True
 
+    def _send_last_value(self, msg: Message) -> bool:
+        """XPUB_MANUAL_LAST_VALUE: this message goes to the last subscriber alone (if its
+        subscriptions match it), then sending is back to normal (libzmq xpub_t::xsend)."""
+        last = self._last_peer
+        self._last_peer = None
+        matching = [last] if last in self._subscriptions.match(msg[0] if msg else b"") else []
+        if self.options.invert_matching:
+            matching = [peer for peer in self._peers if peer not in matching]
+        if self.options.xpub_nodrop and not all_writable(matching):
+            self._last_peer = last
+            return False
+        self.dropped = write_to_all([peer.outbound for peer in matching], msg) > 0
+        return True
+
     def recv(self) -> tuple[Message, Peer] | None:
         self._drain_until_pending()
         if self._pending:
-            return self._pending.popleft()
+            item = self._pending.popleft()
+            if _option(self.options, "xpub_manual") and _subscription(item[0][0]) is not None:
+                # The peer setsockopt(SUBSCRIBE) will subscribe (gone already: none).
+                self._last_peer = item[1] if item[1] in self._peers else None
+            return item
         return None
+
+    # -- XPUB_MANUAL: the application subscribes the last peer it heard from ---------------------
+    def subscribe(self, topic: bytes) -> None:
+        if not _option(self.options, "xpub_manual"):
+            super().subscribe(topic)
+        if self._last_peer is not None:
+            self._subscriptions.add(bytes(topic), self._last_peer)
+
+    def unsubscribe(self, topic: bytes) -> None:
+        if not _option(self.options, "xpub_manual"):
+            super().unsubscribe(topic)
+        if self._last_peer is not None:
+            self._subscriptions.remove(bytes(topic), self._last_peer)
+
+    def topics_count(self) -> int:
+        """TOPICS_COUNT: how many distinct topics peers are subscribed to."""
+        self._drain()
+        return len(self._subscriptions)
 
     def can_send(self) -> bool:
         return True
@@ -229,6 +309,14 @@ class XSub(Routing):
             self._everything = self._subscriptions.check(b"")
             self._refilter_batch()
             force_to_all(self._fq.peers, [bytes([CANCEL]) + topic])
+        elif _option(self.options, "xsub_verbose_unsubscribe"):
+            # XSUB_VERBOSE_UNSUBSCRIBE: every cancel goes upstream, not just the last one.
+            force_to_all(self._fq.peers, [bytes([CANCEL]) + topic])
+
+    def topics_count(self) -> int:
+        """TOPICS_COUNT: how many subscriptions this socket holds, a topic subscribed twice
+        counting twice (libzmq's radix tree, which the builds that have this DRAFT option use)."""
+        return sum(self._subscriptions.count(topic) for topic in self._subscriptions.topics())
 
     def options_changed(self) -> None:
         self._refilter_batch()  # INVERT_MATCHING may have changed
@@ -244,13 +332,42 @@ class XSub(Routing):
 
     # -- data --------------------------------------------------------------------------------
     def send(self, msg: Message) -> bool:
-        kind = _subscription(msg[0]) if len(msg) == 1 else None
+        if len(msg) > 1:
+            return self._send_parts(msg)
+        kind = _subscription(msg[0])
         if kind == SUBSCRIBE:
             self._add(msg[0][1:])
         elif kind == CANCEL:
             self._remove(msg[0][1:])
         else:
             distribute(self._fq.peers, msg)  # a user message upstream; full peers miss it
+        return True
+
+    def _send_parts(self, msg: Message) -> bool:
+        """A multipart message goes upstream whole, as libzmq's xsub_t::xsend sends it frame by
+        frame; a frame that is a subscription also counts as one here (every frame; with
+        ONLY_FIRST_SUBSCRIBE, the frames after the first only if the first was one), and a
+        cancel that removes nothing is left out (unless XSUB_VERBOSE_UNSUBSCRIBE)."""
+        process = True
+        out: Message = []
+        for index, frame in enumerate(msg):
+            kind = _subscription(frame) if process or index == 0 else None
+            if index == 0:
+                process = not _option(self.options, "only_first_subscribe")
+            if kind == SUBSCRIBE:
+                process = True
+                self._subscriptions.add(frame[1:])
+                self._everything = self._subscriptions.check(b"")
+            elif kind == CANCEL:
+                process = True
+                if self._subscriptions.remove(frame[1:]):
+                    self._everything = self._subscriptions.check(b"")
+                    self._refilter_batch()
+                elif not _option(self.options, "xsub_verbose_unsubscribe"):
+                    continue
+            out.append(frame)
+        if out:
+            distribute(self._fq.peers, out)
         return True
 
     def _matches(self, msg: Message) -> bool:

@@ -4,7 +4,11 @@ How this works: every peer gets a routing id. A peer that announced a non-empty 
 its READY uses it; otherwise it gets an automatic 5-byte id, ``\\x00`` + a 4-byte big-endian
 counter that starts at a random value (as libzmq). An announced id already in use makes the
 newcomer ignored (its messages are dropped, nothing is routed to it) unless ROUTER_HANDOVER is
-set: then the newcomer takes the id and the old peer is renamed with an automatic id.
+set: then the newcomer takes the id and the old peer is cut off as libzmq terminates its pipe --
+renamed with an automatic id, nothing routed to it any more, and what it sent or sends dropped
+(libzmq's pipe_t::terminate stops reads at once; the connection itself stays open, silent).
+A peer of a connect() made with CONNECT_ROUTING_ID arrives carrying that id (the socket checks
+that no other peer holds it, where libzmq asserts).
 ``recv`` fair-queues and prefixes the sender's id; ``send`` routes on the first frame.
 ``peer.routing_id`` is set to the id actually used, so the socket can report it.
 """
@@ -51,13 +55,18 @@ class Router(Routing):
             if holder is not None and holder is not peer:
                 if not self.options.router_handover:
                     return False
-                new_id = self._auto_id()
-                holder.routing_id = new_id
-                self._by_id[new_id] = holder
-                self._id_of[holder] = new_id
+                self._unmap(holder)
+                self._fq.detach(holder)
+                holder.routing_id = self._auto_id()
+                self._ignored.append(holder)
+                holder.inbound.clear()
         self._by_id[peer.routing_id] = peer
         self._id_of[peer] = peer.routing_id
         return True
+
+    def has_routing_id(self, routing_id: bytes) -> bool:
+        """Whether a peer is known by ``routing_id`` (CONNECT_ROUTING_ID must be unique)."""
+        return routing_id in self._by_id
 
     def _unmap(self, peer: Peer) -> None:
         rid = self._id_of.pop(peer, None)
@@ -114,7 +123,9 @@ class Router(Routing):
         if item is None:
             return None
         msg, peer = item
-        return [peer.routing_id, *msg], peer
+        # (the id it is mapped under: an inproc link names its peer again when the other side
+        # binds, after CONNECT_ROUTING_ID or an automatic id was given)
+        return [self._id_of.get(peer, peer.routing_id), *msg], peer
 
     def can_send(self) -> bool:
         if not self.options.router_mandatory:

@@ -36,6 +36,13 @@ EXPECTED: dict[str, list[str]] = {
         "broker: frontend tcp://127.0.0.1:",
         "broker: 12 of 12 requests answered (client-0=4, client-1=4, client-2=4)",
     ],
+    "websocket.py": [
+        "ws: connected to ws://127.0.0.1:",
+        "ws: reply 'pong 2'",
+        "wss+curve: connected to wss://127.0.0.1:",
+        "wss+curve: reply 'pong 2'",
+        "wss: a client expecting bank.example was refused",
+    ],
     "pair_inproc.py": [
         "step 1: ready, signaling step 2",
         "step 2: got READY from step 1, signaling step 3",

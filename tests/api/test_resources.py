@@ -94,7 +94,9 @@ def test_dealer_churn_returns_every_descriptor(mechanism: str) -> None:
         ctx.destroy(0)
         print(json.dumps({{"base": base, "after": after, "garbage": garbage}}))
     """)
-    assert result["after"] == result["base"], result
+    # (base may still count the warm-up connection the server has not seen close yet; a leak
+    # per connection would be hundreds of descriptors over base)
+    assert result["after"] <= result["base"], result
     assert result["garbage"] == [], result
 
 

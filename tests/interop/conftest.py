@@ -18,6 +18,7 @@ import pytest
 import zmq
 
 import securemq
+from tests.tlsmaterial import tls_material
 
 TIMEOUT_MS = 5000
 # AF_UNIX paths are limited to 107 bytes; long pytest tmp paths fall back to a short temp dir.
@@ -67,19 +68,49 @@ class Endpoints:
         self._count = 0
 
     def bind_addr(self) -> str:
-        if self.transport == "tcp":
-            return "tcp://127.0.0.1:*"
+        if self.transport != "ipc":
+            return f"{self.transport}://127.0.0.1:*"
         self._count += 1
         return f"ipc://{self._dir}/s{self._count}.ipc"
 
     def bind(self, sock: Any) -> str:
-        """Bind ``sock`` to a fresh address and return the resolved endpoint (LAST_ENDPOINT)."""
-        sock.bind(self.bind_addr())
+        """Bind ``sock`` to a fresh address and return the resolved endpoint (LAST_ENDPOINT);
+        on wss the binder gets the test CA's server certificate first."""
+        self.bind_to(sock, self.bind_addr())
         endpoint = sock.getsockopt(zmq.LAST_ENDPOINT)
         return endpoint.decode() if isinstance(endpoint, bytes) else str(endpoint)
 
+    def bind_to(self, sock: Any, endpoint: str) -> None:
+        """Bind ``sock`` to ``endpoint`` (libzmq aborts on a wss bind without a certificate)."""
+        if self.transport == "wss":
+            tls = tls_material()
+            sock.setsockopt(zmq.WSS_CERT_PEM, tls.cert_pem)
+            sock.setsockopt(zmq.WSS_KEY_PEM, tls.key_pem)
+        sock.bind(endpoint)
 
-@pytest.fixture(params=["tcp", "ipc"])
+    def handshake_reports(self, sock: Any) -> int:
+        """How many HANDSHAKE_SUCCEEDED events one connection of ``sock`` reports: libzmq
+        reports the WebSocket upgrade and the ZMTP handshake (test_interop_ws shows it)."""
+        libzmq = not isinstance(sock, securemq.Socket)
+        return 2 if libzmq and self.transport in ("ws", "wss") else 1
+
+    def connect(self, sock: Any, endpoint: str) -> None:
+        """Connect ``sock``; on wss it trusts the test CA and checks the name "localhost"."""
+        if self.transport == "wss":
+            sock.setsockopt(zmq.WSS_TRUST_PEM, tls_material().ca_pem)
+            sock.setsockopt(zmq.WSS_HOSTNAME, b"localhost")
+        sock.connect(endpoint)
+
+
+# ws:// and wss:// need a libzmq built with them (the oracle wheel; stock pyzmq has neither).
+_NO_WS = "pyzmq here has no ws:// (install the oracle wheel from ../shared/oracle)"
+WS_TRANSPORTS = [
+    pytest.param(name, marks=pytest.mark.skipif(not zmq.has(name.upper()), reason=_NO_WS))
+    for name in ("ws", "wss")
+]
+
+
+@pytest.fixture(params=["tcp", "ipc", *WS_TRANSPORTS])
 def endpoints(request: pytest.FixtureRequest, ipc_dir: Path) -> Endpoints:
     return Endpoints(str(request.param), ipc_dir)
 
@@ -108,7 +139,7 @@ class Pair:
     def link(self, binder: Any, *connecters: Any) -> str:
         endpoint = self.endpoints.bind(binder)
         for sock in connecters:
-            sock.connect(endpoint)
+            self.endpoints.connect(sock, endpoint)
         return endpoint
 
     def make(self, smq_type: int, pz_type: int, smq_binds: bool,
@@ -124,7 +155,8 @@ class Pair:
         monitor = watch(binder, zmq.EVENT_HANDSHAKE_SUCCEEDED) if handshake else None
         self.link(binder, connecter)
         if monitor is not None:
-            wait_event(monitor, zmq.EVENT_HANDSHAKE_SUCCEEDED)
+            for _ in range(self.endpoints.handshake_reports(binder)):
+                wait_event(monitor, zmq.EVENT_HANDSHAKE_SUCCEEDED)
             unwatch(binder, monitor)
         return s, p
 

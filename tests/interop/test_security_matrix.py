@@ -36,7 +36,7 @@ import zmq.auth.thread
 
 import securemq
 
-from .conftest import Endpoints, configure, next_event, publish_until_received
+from .conftest import WS_TRANSPORTS, Endpoints, configure, next_event, publish_until_received
 
 # securemq.auth lives in auth/ (mapped by the editable install), which mypy run from the work
 # tree cannot see: import it at run time.
@@ -233,7 +233,7 @@ def run_pattern(sides: Sides, pattern: str, mechanism: str, server_binds: bool =
     server = make_server(sides, server_type, mechanism)
     client = make_client(sides, client_type, mechanism)
     binder, connecter = (server, client) if server_binds else (client, server)
-    connecter.connect(sides.endpoints.bind(binder))
+    sides.endpoints.connect(connecter, sides.endpoints.bind(binder))
     exchange(server, client, expected_user_id(mechanism))
 
 
@@ -261,6 +261,18 @@ IPC_CASES = [
 def test_patterns_over_ipc(smq_ctx: securemq.Context, pz_ctx: Any, ipc: Endpoints,
                            auths: list[Any], pattern: str, mechanism: str, server: str) -> None:
     run_pattern(make_sides(server, smq_ctx, pz_ctx, ipc, auths), pattern, mechanism)
+
+
+@pytest.mark.parametrize("transport", WS_TRANSPORTS)
+@pytest.mark.parametrize("mechanism", ["PLAIN", "CURVE"])
+@pytest.mark.parametrize("pattern", sorted(PATTERNS))
+def test_patterns_over_websockets(smq_ctx: securemq.Context, pz_ctx: Any, ipc_dir: Path,
+                                  auths: list[Any], server_lib: str, pattern: str,
+                                  mechanism: str, transport: str) -> None:
+    """ZWS 2.0 carries every mechanism: the subprotocol names it, then its handshake runs in
+    WebSocket messages (inside TLS on wss)."""
+    endpoints = Endpoints(transport, ipc_dir)
+    run_pattern(make_sides(server_lib, smq_ctx, pz_ctx, endpoints, auths), pattern, mechanism)
 
 
 @pytest.mark.parametrize("mechanism", ["PLAIN", "CURVE"])

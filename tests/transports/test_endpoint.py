@@ -29,6 +29,13 @@ GOOD: list[tuple[str, bool, Endpoint]] = [
     ("ipc://*", True, Endpoint("ipc", "*")),
     ("inproc://name", True, Endpoint("inproc", "name")),
     ("inproc://with/slashes:and:colons", False, Endpoint("inproc", "with/slashes:and:colons")),
+    ("udp://127.0.0.1:5555", True, Endpoint("udp", "127.0.0.1:5555", "127.0.0.1", 5555)),
+    ("udp://lo;239.1.1.1:5555", False,
+     Endpoint("udp", "lo;239.1.1.1:5555", "239.1.1.1", 5555, interface="lo")),
+    ("ws://127.0.0.1:*", True, Endpoint("ws", "127.0.0.1:*", "127.0.0.1", 0, path="/")),
+    ("ws://localhost:80/feed/x", False,
+     Endpoint("ws", "localhost:80/feed/x", "localhost", 80, path="/feed/x")),
+    ("wss://[::1]:443/", False, Endpoint("wss", "[::1]:443/", "::1", 443, path="/")),
 ]
 
 
@@ -58,7 +65,11 @@ BAD: list[tuple[str, bool, int]] = [
     ("tcp://eth99:1", True, errno.ENODEV),
     ("foo://x", True, errno.EPROTONOSUPPORT),
     ("foo://x", False, errno.EPROTONOSUPPORT),
-    ("udp://127.0.0.1:1", True, errno.EPROTONOSUPPORT),
+    ("udp://127.0.0.1:*", True, errno.EINVAL),  # (libzmq has no ephemeral udp port)
+    ("udp://127.0.0.1", False, errno.EINVAL),
+    ("ws://127.0.0.1", False, errno.EINVAL),
+    ("ws://127.0.0.1:*/feed", False, errno.EINVAL),
+    ("wss:///path", True, errno.EINVAL),
     ("TCP://127.0.0.1:1", True, errno.EPROTONOSUPPORT),
     ("pgm://eth0;239.192.1.1:5555", False, errno.EPROTONOSUPPORT),
     ("ipc://", True, errno.EINVAL),
