@@ -69,7 +69,7 @@ def has(capability: str) -> bool:
     """Which libzmq capabilities securemq offers (zmq.has)."""
     if capability in ("ws", "wss", "WS", "WSS"):
         # libzmq 4.3.5 knows only the upper-case names; both work here.
-        from .io.ws import ws_available
+        from .io.streams import ws_available
 
         return ws_available()
     return capability in _CAPABILITIES

@@ -112,7 +112,7 @@ _SPECS: list[OptionSpec] = [
                socket_types=_types(_T.RADIO, _T.DGRAM)),
     OptionSpec(_O.MULTICAST_LOOP, "multicast_loop", BOOL, True, bool_check="any",
                socket_types=_types(_T.RADIO, _T.DISH, _T.DGRAM)),
-    # -- wss:// (TLS websockets, io/ws.py): PEM texts and the name to verify; set-only as in
+    # -- wss:// (TLS websockets, io/streams.py): PEM texts and the name to verify; set-only as in
     # libzmq (built with ZMQ_HAVE_WSS).
     OptionSpec(_O.WSS_KEY_PEM, "wss_key_pem", BYTES, b"", max_len=_INT32_MAX, readable=False),
     OptionSpec(_O.WSS_CERT_PEM, "wss_cert_pem", BYTES, b"", max_len=_INT32_MAX, readable=False),
@@ -130,7 +130,10 @@ _SPECS: list[OptionSpec] = [
     OptionSpec(_O.ROUTER_NOTIFY, "router_notify", INT, 0, 0, 3, socket_types=_ROUTING_TYPES),
     # Consumed by the next connect() (libzmq routing_socket_base_t); no getsockopt.
     OptionSpec(_O.CONNECT_ROUTING_ID, "connect_routing_id", BYTES, b"", min_len=1,
-               max_len=_INT32_MAX, socket_types=_ROUTING_TYPES, readable=False),
+               max_len=_INT32_MAX, socket_types=_types(_T.ROUTER, _T.STREAM), readable=False),
+    # STREAM: an empty message when a connection starts and when it ends (set-only, libzmq).
+    OptionSpec(_O.STREAM_NOTIFY, "stream_notify", BOOL, True, readable=False,
+               socket_types=_types(_T.STREAM)),
     _set_only(_O.PROBE_ROUTER, "probe_router", _types(_T.ROUTER, _T.DEALER, _T.REQ)),
     _set_only(_O.REQ_RELAXED, "req_relaxed", _types(_T.REQ)),
     _set_only(_O.REQ_CORRELATE, "req_correlate", _types(_T.REQ)),
@@ -198,9 +201,8 @@ UNSUPPORTED: dict[int, str] = {
     int(_O.IPC_FILTER_PID): _DEPRECATED_FILTER,
     int(_O.IPC_FILTER_UID): _DEPRECATED_FILTER,
     int(_O.IPC_FILTER_GID): _DEPRECATED_FILTER,
-    int(_O.ROUTER_RAW): "deprecated raw ROUTER mode (libzmq's STREAM predecessor); securemq "
-                        "implements neither",
-    int(_O.STREAM_NOTIFY): "STREAM sockets are not implemented",
+    int(_O.ROUTER_RAW): "deprecated raw ROUTER mode (libzmq's STREAM predecessor); use a "
+                        "STREAM socket",
     int(_O.GSSAPI_SERVER): _NO_GSSAPI,
     int(_O.GSSAPI_PRINCIPAL): _NO_GSSAPI,
     int(_O.GSSAPI_SERVICE_PRINCIPAL): _NO_GSSAPI,
@@ -312,6 +314,7 @@ class SocketOptions:
     zap_enforce_domain: bool
     routing_id: bytes
     connect_routing_id: bytes
+    stream_notify: bool
     zap_domain: bytes
     plain_username: bytes
     plain_password: bytes

@@ -38,7 +38,7 @@ from .frame import Frame
 from .io.fastpath import ReadLease
 from .io.hub import ZAP_NAME, IOHub
 from .io.session import SocketSession, pipe_at_connect
-from .io.ws import WS_TRANSPORTS, require_ws, tls_context
+from .io.streams import WS_TRANSPORTS, require_ws, tls_context
 from .monitor import SocketMonitor
 from .options import SOCKET_HANDLED, SocketOptions, option_name
 from .pipe import ATTACH, HICCUP, ConflatePipe, Mailbox, Peer, Waker
@@ -63,6 +63,18 @@ _DONTWAIT = int(Flag.DONTWAIT)
 _SNDMORE = int(Flag.SNDMORE)
 _SEND_TYPES = (bytes, bytearray, memoryview)
 
+
+
+def _end_peer_of(ref: weakref.ReferenceType[Socket]) -> Callable[[Peer], None]:
+    """The routing's way to end a peer's connection, without the routing keeping the socket
+    alive (a bound method would make a cycle the collector must break)."""
+
+    def end_peer(peer: Peer) -> None:
+        sock = ref()
+        if sock is not None:
+            sock._end_peer(peer)
+
+    return end_peer
 
 
 class _MonitorSlot:
@@ -211,6 +223,7 @@ class Socket:
         self._type = stype
         self._opts = SocketOptions(int(stype))
         self._routing = routing.create(int(stype), self._opts)
+        self._routing.disconnect_peer = _end_peer_of(weakref.ref(self))
         # PULL/SUB: messages the routing took in a batch, popped here without a routing call.
         self._ready_batch = self._routing.ready_batch()
         self._waker = Waker()
@@ -409,6 +422,15 @@ class Socket:
                     self._closing_peers.discard(peer)
                     self._peers.discard(peer)
                     self._routing.detach(peer)
+
+    def _end_peer(self, peer: Peer) -> None:
+        """The routing is done with ``peer`` (STREAM's empty message): forget it here, and let
+        the session end its connection after what is queued for it."""
+        self._peers.discard(peer)
+        self._closing_peers.discard(peer)
+        session, reactor = self._session, self._hub.reactor_if_running
+        if session is not None and reactor is not None:
+            reactor.call_soon(lambda: session.end_peer(peer))
 
     # -- waiting ------------------------------------------------------------------------------
     def _wait_for(self, attempt: Callable[[], T | None], flags: int, timeout_ms: int,
@@ -733,6 +755,10 @@ class Socket:
                 raise ZMQError(Errno.ENOCOMPATPROTO,
                                f"{verb}({addr!r}): udp:// is not for a {self._type.name} "
                                f"socket that {'binds' if bind else 'connects'}")
+        if facts.raw and transport not in ("tcp", "ipc"):
+            raise ZMQError(Errno.ENOCOMPATPROTO,
+                           f"{verb}({addr!r}): a STREAM socket speaks raw bytes over tcp:// "
+                           "and ipc:// only")
         if transport in WS_TRANSPORTS:
             require_ws(verb, addr)
             if transport == "wss" and not bind:

@@ -43,6 +43,8 @@ class SocketTypeInfo:
     # udp:// (libzmq socket_base.cpp): who may bind, who may connect.
     udp_bind: bool = False
     udp_connect: bool = False
+    # Raw byte streams (STREAM): no ZMTP, no mechanism, tcp and ipc only.
+    raw: bool = False
 
 
 def _peers(*names: str) -> frozenset[bytes]:
@@ -68,7 +70,7 @@ _TABLE: list[SocketTypeInfo] = [
     SocketTypeInfo(_T.PUSH, b"PUSH", _peers("PULL")),
     SocketTypeInfo(_T.XPUB, b"XPUB", _peers("SUB", "XSUB"), fan_out=True),
     SocketTypeInfo(_T.XSUB, b"XSUB", _peers("PUB", "XPUB"), subscriber=True, default_linger=0),
-    SocketTypeInfo(_T.STREAM, b"STREAM", frozenset(), pipe_at_connect=False),
+    SocketTypeInfo(_T.STREAM, b"STREAM", frozenset(), local_routing_ids=True, raw=True),
     _draft(_T.SERVER, _peers("CLIENT"), local_routing_ids=True),
     _draft(_T.CLIENT, _peers("SERVER")),
     _draft(_T.RADIO, _peers("DISH"), fan_out=True, udp_connect=True),

@@ -342,10 +342,17 @@ class StreamEngine:
         peer.inbound.reader_wake = self._wake_socket
         peer.outbound.reader_wake = self._schedule_flush
         peer.inbound.writer_wake = lambda: reactor.call_soon(self.resume_reading)
-        self.owner.monitor_event(Event.HANDSHAKE_SUCCEEDED, 0, self.endpoint)
-        if self._heartbeat_ivl > 0:
-            self._later(self._heartbeat_ivl, self._heartbeat)
+        if not event.raw:
+            self.owner.monitor_event(Event.HANDSHAKE_SUCCEEDED, 0, self.endpoint)
+            if self._heartbeat_ivl > 0:
+                self._later(self._heartbeat_ivl, self._heartbeat)
         self._flush_outbound()
+
+    @_locked
+    def start(self) -> None:
+        """Act on what the connection knows before the peer speaks (a raw stream is ready at
+        once); the owner calls this once it holds the engine."""
+        self._handle(self.conn.start())
 
     @_locked
     def _handshake_timeout(self) -> None:

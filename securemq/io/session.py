@@ -31,7 +31,7 @@ from ..transports.endpoint import Endpoint
 from ..zmtp.errors import ZmtpError
 from ..zmtp.mechanisms.base import ZapSettings
 from ..zmtp.wire import ConnectionFactory
-from . import ws
+from . import streams
 from .backoff import FailureBackoff
 from .connecter import Connecter
 from .engine import StreamEngine
@@ -39,6 +39,9 @@ from .hub import ZAP_NAME, IOHub
 from .listener import Listener
 from .mechanisms import make_mechanism
 from .udp import UdpReceiver, UdpSender
+
+# How long a connection the socket ended (STREAM) may take to write what was queued for it.
+END_PEER_LINGER_MS = 30_000
 
 _HANDSHAKE_FAILURES = frozenset({
     Event.HANDSHAKE_FAILED_AUTH, Event.HANDSHAKE_FAILED_PROTOCOL, Event.HANDSHAKE_FAILED_NO_DETAIL,
@@ -87,14 +90,14 @@ class SocketSession:
     def bind(self, ep: Endpoint, opts: SocketOptions) -> str:
         if ep.transport == "udp":
             return self._bind_udp(ep, opts)
-        wire = ws.for_listener(self.socket_type, ep, opts)
+        wire = streams.for_listener(self.socket_type, ep, opts)
         try:
             if ep.transport == "ipc":
                 sock, resolved = ipc.listen(ep, backlog=opts.backlog)
             else:
                 sock, resolved = tcp.listen(ep, ipv6=opts.ipv6, backlog=opts.backlog,
                                             tuning=tcp.Tuning.of(opts))
-                if ep.transport in ws.WS_TRANSPORTS:
+                if ep.transport in streams.WS_TRANSPORTS:
                     # libzmq names a ws endpoint by its scheme, address and path.
                     resolved = ep.transport + resolved[len("tcp"):] + ep.path
         except OSError as exc:
@@ -258,6 +261,7 @@ class SocketSession:
             on_closed=_notify_disconnect if notify_gone else None,
         )
         self._engines.add(engine)
+        engine.start()
         return engine
 
     def _wire(self, listener: Listener | None, connecter: Connecter | None) -> ConnectionFactory:
@@ -265,7 +269,7 @@ class SocketSession:
         if listener is not None:
             return listener.wire
         assert connecter is not None
-        return ws.for_dialer(self.socket_type, connecter.endpoint, connecter.options)
+        return streams.for_dialer(self.socket_type, connecter.endpoint, connecter.options)
 
     def accepted(self, sock: _pysocket.socket, listener: Listener, peer_addr: str) -> None:
         if self.closed:
@@ -346,6 +350,20 @@ class SocketSession:
         self.mailbox.post(ATTACH, peer)
         self.ready_engines.append(engine)
         return peer
+
+    def end_peer(self, peer: Peer) -> None:
+        """The socket is done with this peer (STREAM's empty message): its connection ends once
+        what is queued for it is written, and a connect()'s peer is not dialed again."""
+        for name, connecter in list(self._connecters.items()):
+            if connecter.peer is peer:
+                connecter.stop()
+                del self._connecters[name]
+        for engine in list(self._engines):
+            if engine.peer is peer:
+                linger = engine.options.linger
+                engine.start_linger(linger if 0 <= linger <= END_PEER_LINGER_MS
+                                    else END_PEER_LINGER_MS)
+        self._drop_peer(peer)
 
     def engine_closed(self, engine: StreamEngine, error: ZmtpError | None) -> None:
         self._engines.discard(engine)

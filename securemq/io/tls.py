@@ -57,6 +57,10 @@ class TlsConnection:
         error = NoDetailFailure(message, errno.EPROTO)
         return [ConnectionFailed(error, during_handshake=True)]
 
+    def start(self) -> list[Event]:
+        """Nothing happens before the peer speaks (a client's ClientHello is queued)."""
+        return []
+
     def receive_data(self, data: bytes) -> list[Event]:
         if self._failed:
             return []

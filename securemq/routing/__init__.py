@@ -3,7 +3,7 @@
 ``create(socket_type, options)`` gives the ``Routing`` object a socket drives; see ``base.py``
 for the interface. Strategies: ``lb`` (load-balance), ``fq`` (fair-queue), ``dist``
 (distribute), ``trie`` (subscriptions). Types: ``pair``, ``pubsub``, ``reqrep``, ``router``,
-``pipeline``.
+``pipeline``, ``stream``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from .pipeline import Pull, Push
 from .pubsub import Pub, Sub, XPub, XSub
 from .reqrep import Dealer, RandomBits, Rep, Req
 from .router import Router
+from .stream import Stream
 
 __all__ = [
     "Dealer",
@@ -30,6 +31,7 @@ __all__ = [
     "Router",
     "Routing",
     "RoutingOptions",
+    "Stream",
     "Sub",
     "XPub",
     "XSub",
@@ -58,6 +60,8 @@ def create(
         return Req(options, random_bits=random_bits)
     if socket_type == SocketType.ROUTER:
         return Router(options, random_bits=random_bits)
+    if socket_type == SocketType.STREAM:
+        return Stream(options, random_bits=random_bits)
     kind = _PLAIN.get(socket_type)
     if kind is None:
         if socket_type in DRAFT_ROUTING:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import deque
+from collections.abc import Callable
 from typing import ClassVar, Protocol
 
 from ..constants import Errno
@@ -33,6 +34,12 @@ class RoutingOptions(Protocol):
     xpub_verboser: bool
     xpub_nodrop: bool
     invert_matching: bool
+    # STREAM writes the id it last gave here, as libzmq does (read back as ROUTING_ID).
+    routing_id: bytes
+
+
+def _no_disconnect(peer: Peer) -> None:
+    return None
 
 
 def fail(errno: int, socket_name: str, step: str) -> ZMQError:
@@ -57,6 +64,9 @@ class Routing(ABC):
 
     def __init__(self, options: RoutingOptions) -> None:
         self.options = options
+        # Ends a peer's connection once what is queued for it is written (STREAM's empty
+        # message); the socket puts its own here.
+        self.disconnect_peer: Callable[[Peer], None] = _no_disconnect
 
     @abstractmethod
     def attach(self, peer: Peer) -> None:

@@ -200,6 +200,10 @@ class ZmtpConnection:
             properties["Identity"] = bytes(routing_id)
         return properties
 
+    def start(self) -> list[Event]:
+        """Nothing happens before the peer speaks (the greeting is already queued)."""
+        return []
+
     def receive_data(self, data: bytes) -> list[Event]:
         """Feed bytes from the peer (``b""`` means EOF); returns the events they caused."""
         if self.state is ConnectionState.CLOSED:

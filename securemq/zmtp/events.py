@@ -17,6 +17,8 @@ class HandshakeComplete:
     user_id: bytes | None = None
     # Metadata from the ZAP reply; it beats the peer's READY properties of the same name.
     zap_properties: dict[str, bytes] = field(default_factory=dict)
+    # A raw stream (STREAM): nothing was negotiated, so no HANDSHAKE_SUCCEEDED, no heartbeats.
+    raw: bool = False
 
 
 @dataclass(slots=True)

@@ -227,6 +227,10 @@ class ZwsConnection:
         """The ZMTP connection this adapter drives (for inspection; do not feed it)."""
         return self._zmtp
 
+    def start(self) -> list[Event]:
+        """Nothing happens before the peer speaks (a client's upgrade request is queued)."""
+        return []
+
     def receive_data(self, data: bytes) -> list[Event]:
         """Bytes from the peer (``b""``: EOF); the events they caused."""
         if self._mode is _Mode.CLOSED:

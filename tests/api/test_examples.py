@@ -36,6 +36,12 @@ EXPECTED: dict[str, list[str]] = {
         "broker: frontend tcp://127.0.0.1:",
         "broker: 12 of 12 requests answered (client-0=4, client-1=4, client-2=4)",
     ],
+    "http_server.py": [
+        "server: GET /page/0",
+        "client: 200 hello from securemq, you asked for /page/0",
+        "client: 200 hello from securemq, you asked for /page/2",
+        "http_server: 3 requests answered",
+    ],
     "websocket.py": [
         "ws: connected to ws://127.0.0.1:",
         "ws: reply 'pong 2'",

@@ -14,7 +14,7 @@ import zmq
 
 import securemq
 
-from .conftest import Pair, configure, next_event, wait_event, watch
+from .conftest import Pair, configure, next_event, until, wait_event, watch
 
 # -- fair queueing and load balancing ---------------------------------------------------------
 
@@ -24,7 +24,7 @@ def _switches(tags: list[bytes]) -> int:
 
 
 def test_smq_pull_fair_queues_two_pyzmq_pushes(pair: Pair) -> None:
-    pull = pair.smq(securemq.PULL)
+    pull = pair.smq(securemq.PULL, rcvhwm=0)
     pushes = [pair.pz(zmq.PUSH), pair.pz(zmq.PUSH)]
     pair.link(pull, *pushes)
     # Both links are up once a message from each has arrived.
@@ -35,6 +35,16 @@ def test_smq_pull_fair_queues_two_pyzmq_pushes(pair: Pair) -> None:
     for tag, push in zip((b"A", b"B"), pushes, strict=True):
         for i in range(count):
             push.send_multipart([tag, b"%d" % i])
+    # Fairness is about messages waiting from both senders at once: wait until both streams
+    # are in the socket's pipes (white box: a loaded machine may otherwise deliver all of A's
+    # before B's first arrives, and any order would be fair).
+    def all_queued() -> bool:
+        if sum(len(peer.inbound) for peer in pull._peers) >= 2 * count:
+            return True
+        time.sleep(0.01)
+        return False
+
+    until(all_queued, what="both senders' messages queued")
     got = [pull.recv_multipart() for _ in range(2 * count)]
     for tag in (b"A", b"B"):
         assert [m[1] for m in got if m[0] == tag] == [b"%d" % i for i in range(count)]

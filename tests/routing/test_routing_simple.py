@@ -108,7 +108,7 @@ def test_factory(socket_type: int, cls: type, opts: RoutingOptions) -> None:
 
 def test_factory_rejects_unknown(opts: RoutingOptions) -> None:
     with pytest.raises(ZMQError) as err:
-        routing.create(SocketType.STREAM, opts)
+        routing.create(99, opts)
     assert err.value.errno == Errno.EINVAL
 
 

@@ -1,6 +1,6 @@
-"""Which sans-IO connection a stream speaks, by transport: ZMTP on tcp/ipc, ZWS (ZMTP over
-WebSocket, RFC 45) on ws, and ZWS inside TLS on wss. The driver (``StreamEngine``) is the same
-for all of them."""
+"""Which sans-IO connection a stream speaks: raw bytes for a STREAM socket; otherwise by
+transport, ZMTP on tcp/ipc, ZWS (ZMTP over WebSocket, RFC 45) on ws, and ZWS inside TLS on wss.
+The driver (``StreamEngine``) is the same for all of them."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import ssl
 from functools import partial
 from typing import Any
 
+from .. import socket_types
 from ..constants import Errno, SocketType
 from ..error import ZMQError
 from ..options import SocketOptions
@@ -15,6 +16,7 @@ from ..transports.endpoint import Endpoint
 from ..zmtp.connection import ZmtpConnection
 from ..zmtp.mechanisms.base import Mechanism
 from ..zmtp.radio_dish_connection import RadioDishConnection
+from ..zmtp.raw import RawConnection
 from ..zmtp.wire import ConnectionFactory, WireConnection
 
 WS_TRANSPORTS = ("ws", "wss")
@@ -67,8 +69,14 @@ def tls_context(opts: SocketOptions, *, server: bool, endpoint: str) -> ssl.SSLC
         ) from None
 
 
+def _raw(opts: SocketOptions) -> ConnectionFactory:
+    return partial(RawConnection, notify=opts.stream_notify)
+
+
 def for_listener(socket_type: int, ep: Endpoint, opts: SocketOptions) -> ConnectionFactory:
     """What the streams accepted on a bound endpoint speak."""
+    if socket_types.info(socket_type).raw:
+        return _raw(opts)
     if ep.transport not in WS_TRANSPORTS:
         return zmtp_class(socket_type)
     require_ws("bind", str(ep))
@@ -79,6 +87,8 @@ def for_listener(socket_type: int, ep: Endpoint, opts: SocketOptions) -> Connect
 def for_dialer(socket_type: int, ep: Endpoint, opts: SocketOptions) -> ConnectionFactory:
     """What a stream dialed to a connected endpoint speaks (the ws client sends the endpoint's
     host and path in its upgrade; wss checks WSS_HOSTNAME, else the endpoint's host)."""
+    if socket_types.info(socket_type).raw:
+        return _raw(opts)
     if ep.transport not in WS_TRANSPORTS:
         return zmtp_class(socket_type)
     tls = None
