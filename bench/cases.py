@@ -4,6 +4,11 @@ A case is one workload (throughput, latency, new connections, PUB fan-out) on on
 one message size and one security level. Names look like ``thr/tcp/1KiB``,
 ``thr-curve/ipc/64KiB``, ``lat/inproc/1B``, ``conn-curve-zap/tcp``, ``pub8/ipc/64B``; ``--only``
 matches them by substring or glob.
+
+The *scale* cases (``scale_cases``) put many peers on one socket: a ROUTER with N DEALERs
+(``router/1proc/N``, ``router/4proc/N``, ``router-idle/N``), a PUB with N SUBs (``pubmany/N``) and
+N clients connecting at once (``storm-null/N``, ``storm-curve/N``), all over tcp. They are not in
+the default sets: ``--scale`` or an ``--only`` that names them runs them.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["thr", "lat", "conn", "pub"]
+Kind = Literal["thr", "lat", "conn", "pub", "router", "pubmany", "storm"]
 Security = Literal["null", "curve", "curve+zap"]
 
 KiB = 1024
@@ -23,6 +28,16 @@ MiB = 1024 * 1024
 IMPLEMENTATIONS: tuple[str, ...] = ("securemq", "zmq")
 BASELINE = "zmq"
 FANOUT = 8
+# Scale cases: peer counts, client processes, active DEALERs of router-idle, message size.
+SCALE_PEERS: tuple[int, ...] = (10, 100, 1_000, 10_000)
+QUICK_SCALE_PEERS: tuple[int, ...] = (10, 100, 1_000)
+PUBMANY_PEERS: tuple[int, ...] = (100, 1_000)
+SCALE_PROCS = 4  # client processes of router/4proc, pubmany and the storms
+IDLE_ACTIVE = 10  # active DEALERs of router-idle/N (the other N - 10 only connect)
+IDLE_PROCS = 3  # processes holding router-idle's idle DEALERs
+SCALE_SIZE = 16  # bytes per ROUTER<->DEALER message
+# Extra deadline per peer on top of Settings.run_timeout (connecting 10,000 peers takes a while).
+TIMEOUT_PER_PEER = {"null": 0.03, "curve": 0.06, "curve+zap": 0.06}
 
 
 @dataclass(frozen=True)
@@ -33,6 +48,11 @@ class Case:
     size: int
     security: Security = "null"
     subscribers: int = 0
+    # Scale cases: peers (DEALERs, SUBs or storm clients), the client processes that hold them
+    # (0: all in the process of the ROUTER), and how many DEALERs send (0: all of them).
+    peers: int = 0
+    procs: int = 0
+    active: int = 0
 
 
 @dataclass(frozen=True)
@@ -53,6 +73,16 @@ METRICS: dict[Kind, tuple[Metric, ...]] = {
     "conn": (Metric("conns_per_s", "new connections", "conn/s", True),),
     "pub": (Metric("delivered_per_s", "delivered", "msg/s", True),
             Metric("drop_pct", "dropped by PUB (HWM)", "%", False)),
+    "router": (Metric("rt_per_s", "round trips", "rt/s", True),
+               Metric("connect_ms", "connect + 1st round trip", "ms", False),
+               Metric("kib_per_conn", "memory per peer", "KiB", False),
+               Metric("cpu_us_per_rt", "CPU per round trip", "us", False),
+               Metric("router_cpu_us_per_rt", "ROUTER CPU per round trip", "us", False),
+               Metric("router_kib_per_conn", "ROUTER memory per peer", "KiB", False)),
+    "pubmany": (Metric("delivered_per_s", "delivered", "msg/s", True),
+                Metric("drop_pct", "dropped by PUB (HWM)", "%", False)),
+    "storm": (Metric("storm_ms", "all connected + 1 round trip", "ms", False),
+              Metric("conns_per_s", "connections", "conn/s", True)),
 }
 # The metrics shown in the ratio table (the others are in the JSON only).
 TABLE_METRICS: dict[Kind, tuple[str, ...]] = {
@@ -60,6 +90,9 @@ TABLE_METRICS: dict[Kind, tuple[str, ...]] = {
     "lat": ("median_us", "p99_us"),
     "conn": ("conns_per_s",),
     "pub": ("delivered_per_s",),
+    "router": ("rt_per_s", "connect_ms", "kib_per_conn", "cpu_us_per_rt"),
+    "pubmany": ("delivered_per_s",),
+    "storm": ("storm_ms",),
 }
 
 
@@ -73,7 +106,7 @@ class Settings:
     max_round_trips: int  # bound for latency runs
     max_conns: int  # bound for connection-rate runs
     warmup_round_trips: int = 50
-    run_timeout: float = 60.0  # hard deadline of one run, processes killed after it
+    run_timeout: float = 60.0  # hard deadline of one run (plus TIMEOUT_PER_PEER per peer)
     io_timeout_ms: int = 10_000  # RCVTIMEO / SNDTIMEO inside the workers
 
 
@@ -110,6 +143,38 @@ def _pub(transport: str) -> Case:
     return Case(f"pub{FANOUT}/{transport}/64B", "pub", transport, 64, "null", FANOUT)
 
 
+# The scale constructors are public: the smoke test builds them with 3 peers.
+
+
+def router_case(layout: str, peers: int) -> Case:
+    """``router/1proc/N`` (the DEALERs in the ROUTER's process) or ``router/4proc/N``."""
+    procs = SCALE_PROCS if layout == "4proc" else 0
+    return Case(f"router/{layout}/{peers}", "router", "tcp", SCALE_SIZE, peers=peers,
+                procs=procs)
+
+
+def router_idle_case(peers: int, active: int = IDLE_ACTIVE) -> Case:
+    """``router-idle/N``: 10 DEALERs (in one process) send, the other N - 10 (in 3 more) are
+    connected and idle."""
+    return Case(f"router-idle/{peers}", "router", "tcp", SCALE_SIZE, peers=peers,
+                procs=1 + IDLE_PROCS, active=min(active, peers))
+
+
+def pubmany_case(peers: int) -> Case:
+    return Case(f"pubmany/{peers}", "pubmany", "tcp", 64, peers=peers, procs=SCALE_PROCS)
+
+
+def storm_case(peers: int, security: Security) -> Case:
+    prefix = "storm-null" if security == "null" else "storm-curve"
+    return Case(f"{prefix}/{peers}", "storm", "tcp", SCALE_SIZE, security, peers=peers,
+                procs=SCALE_PROCS)
+
+
+def run_timeout(case: Case, settings: Settings) -> float:
+    """The hard deadline of one run of ``case``: longer for many peers."""
+    return settings.run_timeout + case.peers * TIMEOUT_PER_PEER[case.security]
+
+
 def full_cases() -> list[Case]:
     """Every workload of the performance issue, over tcp and ipc (and inproc where it applies:
     in one process, without security, as libzmq)."""
@@ -142,17 +207,44 @@ def quick_cases() -> list[Case]:
     ]
 
 
+def scale_cases(peer_counts: Sequence[int] = SCALE_PEERS) -> list[Case]:
+    """Many peers on one socket, over tcp: ROUTER with N DEALERs (in its own process, over 4
+    client processes, and 10 active among N), PUB with N SUBs, N clients connecting at once."""
+    cases: list[Case] = []
+    cases += [router_case("1proc", n) for n in peer_counts]
+    cases += [router_case("4proc", n) for n in peer_counts]
+    cases += [router_idle_case(n) for n in peer_counts]
+    cases += [pubmany_case(n) for n in PUBMANY_PEERS]
+    cases += [storm_case(n, "null") for n in peer_counts]
+    cases += [storm_case(n, "curve+zap") for n in peer_counts]
+    return cases
+
+
+def quick_scale_cases() -> list[Case]:
+    """The scale cases up to 1,000 peers."""
+    return scale_cases(QUICK_SCALE_PEERS)
+
+
 def select(cases: Iterable[Case], patterns: Sequence[str]) -> list[Case]:
-    """Cases whose name contains one of ``patterns`` or matches it as a glob (all if none)."""
+    """Cases whose name contains one of ``patterns`` or matches it as a glob (all if none); a
+    pattern that is exactly a case's name selects that case alone (``router/4proc/10`` is not
+    also ``router/4proc/100``)."""
+    cases = list(cases)
     if not patterns:
-        return list(cases)
-    return [case for case in cases
-            if any(p in case.name or fnmatch.fnmatchcase(case.name, p) for p in patterns)]
+        return cases
+    names = {case.name for case in cases}
+
+    def matches(name: str, pattern: str) -> bool:
+        if pattern in names:
+            return name == pattern
+        return pattern in name or fnmatch.fnmatchcase(name, pattern)
+
+    return [case for case in cases if any(matches(case.name, p) for p in patterns)]
 
 
 def find(name: str) -> Case:
-    """The case called exactly ``name`` in the full table (or ``KeyError``)."""
-    for case in full_cases():
+    """The case called exactly ``name`` in the full or scale table (or ``KeyError``)."""
+    for case in (*full_cases(), *scale_cases()):
         if case.name == name:
             return case
     raise KeyError(f"bench: no case named {name!r}")

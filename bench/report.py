@@ -82,9 +82,20 @@ def table_rows(results: Sequence[CaseResult]) -> list[list[str]]:
                 cells.append("-" if value is None else _format(value, metric))
             ratio = result.ratios.get(key)
             cells.append("-" if ratio is None else f"{ratio:.2f}")
-            cells.append("ERROR" if result.errors else "")
+            cells.append(_note(result))
             rows.append(cells)
     return rows
+
+
+def _note(result: CaseResult) -> str:
+    """ERROR when a run failed; which implementations were skipped (the reasons are listed by
+    ``problems``)."""
+    notes = ["ERROR"] if result.errors else []
+    skipped = [impl for impl, runs in result.runs.items() if any(r.skipped for r in runs)]
+    if skipped:
+        names = ", ".join("pyzmq" if impl == BASELINE else impl for impl in skipped)
+        notes.append(f"SKIPPED: {names}")
+    return "; ".join(notes)
 
 
 HEADER = ["case", "metric", "securemq", "pyzmq", "securemq/pyzmq", "note"]
@@ -112,6 +123,7 @@ def problems(results: Sequence[CaseResult]) -> list[str]:
     lines = []
     for result in results:
         lines += [f"ERROR {result.case.name}: {e}" for e in result.errors]
+        lines += [f"SKIPPED {result.case.name}: {s}" for s in result.skips]
         lines += [f"warning {result.case.name}: {w}" for w in result.warnings]
     return lines
 
@@ -131,12 +143,17 @@ def to_json(results: Sequence[CaseResult], settings: Settings, info: dict[str, A
                 "transport": r.case.transport,
                 "size": r.case.size,
                 "security": r.case.security,
+                "peers": r.case.peers,
+                "procs": r.case.procs,
+                "active": r.case.active,
                 "medians": r.medians,
                 "ratios": r.ratios,
                 "errors": r.errors,
+                "skipped": r.skips,
                 "warnings": r.warnings,
                 "runs": {impl: [{"metrics": run.metrics, "raw": run.raw, "error": run.error,
-                                 "warnings": run.warnings} for run in runs]
+                                 "skipped": run.skipped, "warnings": run.warnings}
+                                for run in runs]
                          for impl, runs in r.runs.items()},
             }
             for r in results
@@ -160,6 +177,18 @@ a ThreadAuthenticator, CURVE_ALLOW_ANY, on the server); fan-out counts the 64 B 
 SUB processes received per second (PUB drops at its high-water mark, so losses are allowed
 there). Implementations run interleaved (securemq, pyzmq, securemq, ...)."""
 
+_SCALE_EXPLANATION = """\
+Scale cases (tcp): `router/1proc/N` is a ROUTER and N DEALERs in one process (one context, one
+thread), `router/4proc/N` the N DEALERs over 4 client processes, `router-idle/N` 10 active
+DEALERs among N connected; each round every active DEALER sends 16 B and receives the echo.
+"connect + 1st round trip" is from the first DEALER created to the last first echo, "memory per
+peer" the RSS growth of the processes holding the DEALERs over that phase divided by N (1proc:
+both ends), "CPU per round trip" the user+system time of every process over the timed rounds
+divided by the round trips (the ROUTER's share alone is in the JSON). `pubmany/N` is one PUB and
+N SUB sockets over 4 processes; `storm-null/N` and `storm-curve/N` (CURVE + ThreadAuthenticator,
+CURVE_ALLOW_ANY) time N DEALERs in 4 processes connecting at once until each did one round trip.
+A skipped case could not run here (the reason is listed below the table)."""
+
 
 def results_markdown(results: Sequence[CaseResult], settings: Settings, info: dict[str, Any],
                      command: str) -> str:
@@ -176,10 +205,12 @@ def results_markdown(results: Sequence[CaseResult], settings: Settings, info: di
         "",
         _EXPLANATION,
         "",
+        *([_SCALE_EXPLANATION, ""]
+          if any(r.case.kind in ("router", "pubmany", "storm") for r in results) else []),
         markdown_table(results),
         "",
     ]
     issues = problems(results)
     if issues:
-        parts += ["Problems:", "", *(f"- {p}" for p in issues), ""]
+        parts += ["Problems and skipped cases:", "", *(f"- {p}" for p in issues), ""]
     return "\n".join(parts)

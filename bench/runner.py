@@ -9,22 +9,25 @@ has a deadline (``Settings.run_timeout``); a worker that dies, reports an error 
 deadline fails the run, and every process is joined, then terminated, then killed, so nothing
 outlives the run. Counts are compared after each run: a PUSH/PULL or REQ/REP run that lost a
 message is an error. ``run_cases`` interleaves implementations (securemq, pyzmq, securemq, ...)
-for every repeat and keeps the medians.
+for every repeat and keeps the medians. A run that cannot be done on this machine (a worker or
+the runner's own check says ``skip``: too few file descriptors, say) is recorded as skipped for
+that implementation, with the reason, and is neither an error nor part of the medians. The scale
+kinds (``router``, ``pubmany``, ``storm``) are run by ``bench.scale``.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .cases import BASELINE, METRICS, Case, MiB, Settings
-from .workers import BenchError, Params, worker_main
+from .cases import BASELINE, METRICS, Case, MiB, Settings, run_timeout
+from .process import Worker, _check_equal, _rate
+from .scale import SCALE_KINDS
+from .workers import BenchError, BenchSkip, Params
 
-_MP = multiprocessing.get_context("spawn")
 _EXIT_GRACE = 10.0  # seconds a worker gets to exit after its last message
 _DIAGNOSIS_GRACE = 2.0  # seconds the other workers get to report their error after a failure
 
@@ -36,6 +39,7 @@ class RunResult:
     raw: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    skipped: str | None = None  # why this run could not be done (not an error)
 
 
 @dataclass
@@ -53,64 +57,15 @@ class CaseResult:
     def warnings(self) -> list[str]:
         return [f"{r.impl}: {w}" for runs in self.runs.values() for r in runs for w in r.warnings]
 
-
-class Worker:
-    """One spawned worker process and the runner's end of its control pipe."""
-
-    def __init__(self, role: str, impl: str, params: Params) -> None:
-        self.label = f"{role} ({impl})"
-        self.conn, child = _MP.Pipe()
-        self.proc = _MP.Process(target=worker_main, args=(role, impl, params, child),
-                                name=f"bench-{role}", daemon=True)
-        self.proc.start()
-        child.close()
-
-    def expect(self, key: str, deadline: float) -> Any:
-        """Wait for the message ``{key: value}`` until ``deadline`` (monotonic); its value."""
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise BenchError(f"runner: {self.label} sent no {key!r} before the deadline")
-            try:
-                if not self.conn.poll(min(remaining, 0.2)):
-                    if not self.proc.is_alive() and not self.conn.poll(0):
-                        raise self._exited(key)
-                    continue
-                msg = self.conn.recv()
-            except (EOFError, OSError):
-                raise self._exited(key) from None
-            if "error" in msg:
-                raise BenchError(str(msg["error"]))
-            if key not in msg:
-                raise BenchError(f"runner: {self.label} sent {sorted(msg)} instead of {key!r}")
-            return msg[key]
-
-    def _exited(self, key: str) -> BenchError:
-        self.proc.join(1.0)
-        return BenchError(f"runner: {self.label} exited before sending {key!r} "
-                          f"(exit code {self.proc.exitcode})")
-
-    def send(self, message: str) -> None:
-        try:
-            self.conn.send(message)
-        except OSError:  # already gone; stop() reports how it ended
-            pass
-
-    def stop(self, grace: float) -> str | None:
-        """Join, then terminate, then kill; a warning if the worker did not exit by itself."""
-        warning = None
-        self.proc.join(max(grace, 0.0))
-        if self.proc.is_alive():
-            warning = f"{self.label} did not exit within {grace:.0f} s and was terminated"
-            self.proc.terminate()
-            self.proc.join(2.0)
-            if self.proc.is_alive():
-                self.proc.kill()
-                self.proc.join(2.0)
-        elif self.proc.exitcode not in (0, None):
-            warning = f"{self.label} exited with code {self.proc.exitcode}"
-        self.conn.close()
-        return warning
+    @property
+    def skips(self) -> list[str]:
+        """One line per implementation that was skipped (a reason is the same every repeat)."""
+        found: dict[str, str] = {}
+        for runs in self.runs.values():
+            for r in runs:
+                if r.skipped and r.impl not in found:
+                    found[r.impl] = f"{r.impl}: {r.skipped}"
+        return list(found.values())
 
 
 class Endpoints:
@@ -148,19 +103,9 @@ def _params(case: Case, settings: Settings, bind: str) -> Params:
         "max_round_trips": settings.max_round_trips,
         "max_conns": settings.max_conns,
         "warmup": settings.warmup_round_trips,
-        "run_timeout": settings.run_timeout,
+        "run_timeout": run_timeout(case, settings),
         "io_timeout_ms": settings.io_timeout_ms,
     }
-
-
-def _rate(count: int, elapsed: float) -> float:
-    return count / elapsed if elapsed > 0 else 0.0
-
-
-def _check_equal(what: str, expected: int, got: int) -> None:
-    if expected != got:
-        raise BenchError(f"lost messages: {what}: sent {expected}, received {got} "
-                         f"({expected - got} missing)")
 
 
 # -- one run per kind ---------------------------------------------------------------------------
@@ -242,6 +187,11 @@ _KINDS: dict[str, Callable[[Case, str, Params, float, list[Worker]],
 }
 
 
+def _kind(kind: str) -> Callable[[Case, str, Params, float, list[Worker]],
+                                  tuple[dict[str, float], dict[str, Any]]]:
+    return _KINDS[kind] if kind in _KINDS else SCALE_KINDS[kind]
+
+
 def _other_errors(workers: Sequence[Worker], first: str) -> list[str]:
     """After a failure, what the other workers report within a short grace (for diagnosis:
     e.g. a sender timing out usually comes with its receiver timing out too)."""
@@ -263,16 +213,19 @@ def run_once(case: Case, impl: str, settings: Settings, endpoints: Endpoints) ->
     """One run of ``case`` against ``impl``; failures are returned in ``RunResult.error``."""
     result = RunResult(impl)
     workers: list[Worker] = []
-    deadline = time.monotonic() + settings.run_timeout
+    deadline = time.monotonic() + run_timeout(case, settings)
     try:
         params = _params(case, settings, endpoints.bind(case.transport))
-        result.metrics, result.raw = _KINDS[case.kind](case, impl, params, deadline, workers)
+        result.metrics, result.raw = _kind(case.kind)(case, impl, params, deadline, workers)
+    except BenchSkip as exc:
+        result.skipped = str(exc)
     except BenchError as exc:
         result.error = "; ".join([str(exc), *_other_errors(workers, str(exc))])
     finally:
         for worker in workers:
             # A failed run kills its workers at once; a good one lets them close cleanly.
-            warning = worker.stop(0.0 if result.error else _EXIT_GRACE)
+            failed = result.error or result.skipped
+            warning = worker.stop(0.0 if failed else _EXIT_GRACE)
             if warning and not result.error:
                 result.warnings.append(warning)
     return result
@@ -285,16 +238,19 @@ def _median(values: Sequence[float]) -> float:
 def summarize(case: Case, runs: dict[str, list[RunResult]]) -> CaseResult:
     medians: dict[str, dict[str, float]] = {}
     for impl, impl_runs in runs.items():
-        good = [r for r in impl_runs if r.error is None]
+        good = [r for r in impl_runs if r.error is None and r.skipped is None]
+        # Not every run reports every metric (router/1proc has no separate ROUTER process).
+        values = {m.key: [r.metrics[m.key] for r in good if m.key in r.metrics]
+                  for m in METRICS[case.kind]}
         if good:
-            medians[impl] = {m.key: _median([r.metrics[m.key] for r in good])
-                             for m in METRICS[case.kind]}
+            medians[impl] = {key: _median(v) for key, v in values.items() if v}
     ratios: dict[str, float] = {}
     if "securemq" in medians and BASELINE in medians:
         for metric in METRICS[case.kind]:
-            base = medians[BASELINE][metric.key]
-            if base:
-                ratios[metric.key] = medians["securemq"][metric.key] / base
+            base = medians[BASELINE].get(metric.key)
+            mine = medians["securemq"].get(metric.key)
+            if base and mine is not None:
+                ratios[metric.key] = mine / base
     return CaseResult(case, runs, medians, ratios)
 
 

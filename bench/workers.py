@@ -10,7 +10,9 @@ the runner over ``conn`` (a multiprocessing Pipe end) with small dicts:
 - a binding role sends ``{"ready": {"endpoint", "server_key"}}`` once it is bound (random tcp
   port read back from LAST_ENDPOINT; CURVE server keys are made here);
 - a subscriber sends ``{"subscribed": True}`` once a warm-up message reached it;
-- every role sends ``{"result": {...}}`` with its counts and timings, or ``{"error": text}``;
+- every role sends ``{"result": {...}}`` with its counts and timings, or ``{"error": text}``, or
+  ``{"skip": reason}`` when the run cannot be done on this machine (``BenchSkip``: too few file
+  descriptors, say);
 - the runner sends ``"go"`` (to the publisher) and ``"done"`` (to senders, which must keep their
   socket open until the receiver has everything, rather than rely on LINGER).
 
@@ -18,7 +20,8 @@ Streams end with an in-band marker so the receiver knows when to stop: an empty 
 PUSH/PULL and REQ/REP (data messages are never empty), a message starting with ``E`` for PUB/SUB
 (data starts with ``D``, warm-ups with ``W``). Receivers time the stream from the first data
 message to the end marker, so connection set-up is excluded. Every socket gets LINGER 0 and
-RCVTIMEO/SNDTIMEO, so a stuck peer turns into an error instead of a hang.
+RCVTIMEO/SNDTIMEO, so a stuck peer turns into an error instead of a hang. The roles of the scale
+workloads are in ``scale_workers`` (``worker_main`` looks them up there).
 """
 
 from __future__ import annotations
@@ -40,6 +43,11 @@ _END_INTERVAL = 0.001  # seconds between repeated PUB end markers (PUB may drop 
 
 class BenchError(Exception):
     """A benchmark run went wrong (lost messages, timeout, a worker died)."""
+
+
+class BenchSkip(Exception):
+    """A run cannot be done on this machine (too few file descriptors, say): reported as skipped
+    for that case and implementation, not as an error."""
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -76,6 +84,8 @@ def _curve_client(zmq: Any, sock: Any, server_key: str, keypair: tuple[bytes, by
 
 def _bind_server(zmq: Any, sock: Any, params: Params) -> dict[str, Any]:
     server_key = _curve_server(zmq, sock) if params["security"] != "null" else None
+    if params.get("backlog"):
+        sock.setsockopt(zmq.BACKLOG, params["backlog"])
     sock.bind(params["bind"])
     return {"endpoint": _last_endpoint(zmq, sock), "server_key": server_key}
 
@@ -306,16 +316,23 @@ def lat_inproc(zmq: Any, impl: str, params: Params, conn: Connection) -> None:
 # -- new connections: a fresh REQ socket per connection, optionally CURVE + ZAP ----------------
 
 
+def start_authenticator(impl: str, ctx: Any, params: Params) -> Any:
+    """For ``curve+zap``: a started ThreadAuthenticator allowing any CURVE client (else None)."""
+    if params["security"] != "curve+zap":
+        return None
+    auth_module = importlib.import_module(f"{impl}.auth")
+    thread_module = importlib.import_module(f"{impl}.auth.thread")
+    auth = thread_module.ThreadAuthenticator(ctx)
+    auth.start()
+    auth.configure_curve(domain="*", location=auth_module.CURVE_ALLOW_ANY)
+    return auth
+
+
 def conn_server(zmq: Any, impl: str, params: Params, conn: Connection) -> None:
     ctx = zmq.Context()
     auth: Any = None
     try:
-        if params["security"] == "curve+zap":
-            auth_module = importlib.import_module(f"{impl}.auth")
-            thread_module = importlib.import_module(f"{impl}.auth.thread")
-            auth = thread_module.ThreadAuthenticator(ctx)
-            auth.start()
-            auth.configure_curve(domain="*", location=auth_module.CURVE_ALLOW_ANY)
+        auth = start_authenticator(impl, ctx, params)
         sock = _socket(zmq, ctx, zmq.REP, params)
         conn.send({"ready": _bind_server(zmq, sock, params)})
         conn.send({"result": {"served": _echo(zmq, sock)}})
@@ -429,19 +446,3 @@ ROLES: dict[str, Role] = {
     "publisher": publisher,
     "subscriber": subscriber,
 }
-
-
-def worker_main(role: str, impl: str, params: Params, conn: Connection) -> None:
-    """Process entry point: run ``role`` against implementation ``impl``, report to ``conn``."""
-    try:
-        zmq = importlib.import_module(impl)
-        ROLES[role](zmq, impl, params, conn)
-    except BaseException as exc:
-        try:
-            conn.send({"error": f"{role} ({impl}): {type(exc).__name__}: {exc}"})
-        except OSError:
-            pass
-        if not isinstance(exc, Exception):
-            raise
-    finally:
-        conn.close()

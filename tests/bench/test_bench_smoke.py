@@ -2,19 +2,22 @@
 
 PUSH->PULL, 1 B, over tcp, 200 messages, one run per implementation (securemq and pyzmq), in
 spawned processes exactly as ``python -m bench.run`` does. Asserts that every run completed
-with no message lost and produced a rate; never asserts speed.
+with no message lost and produced a rate; never asserts speed. The scale workloads (ROUTER with
+many DEALERs, PUB with many SUBs, connection storms) run the same way with 3 peers; a case that
+needs more file descriptors than allowed must be reported as skipped, not fail the run.
 """
 
 from __future__ import annotations
 
 import json
+import resource
 from pathlib import Path
 
 import pytest
 
-from bench import cases, report, runner
+from bench import cases, plot, report, runner, scale, scale_workers
 from bench.run import main
-from bench.workers import BenchError
+from bench.workers import BenchError, BenchSkip
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -78,3 +81,116 @@ def test_medians_ratios_and_results_markdown() -> None:
     row = next(line for line in text.splitlines() if "round trip median" in line)
     assert "20.0 us" in row and "5.0 us" in row and "4.00" in row and "ERROR" in row
     assert "ERROR lat/tcp/1B: zmq: lost messages" in text
+
+
+# -- scale workloads ----------------------------------------------------------------------------
+
+TINY = 3  # peers per scale case in the smoke test
+
+
+def _tiny_scale_cases() -> list[cases.Case]:
+    return [
+        cases.router_case("1proc", TINY),
+        cases.router_case("4proc", TINY),  # 3 client processes of one DEALER each
+        cases.router_idle_case(TINY, active=1),  # 1 active DEALER, 2 idle ones in 2 processes
+        cases.pubmany_case(TINY),
+        cases.storm_case(TINY, "null"),
+        cases.storm_case(TINY, "curve+zap"),
+    ]
+
+
+def test_scale_workers_with_three_peers_both_implementations(tmp_path: Path) -> None:
+    """Every scale role, both implementations, 3 peers, one short run: counts must add up."""
+    settings = cases.Settings(duration=0.05, repeats=1, max_msgs=300, max_round_trips=60,
+                              max_conns=10, run_timeout=30.0)
+    results = runner.run_cases(_tiny_scale_cases(), ["securemq", "zmq"], settings,
+                               str(tmp_path))
+    for result in results:
+        name = result.case.name
+        assert result.errors == [] and result.skips == [], name
+        for impl, runs in result.runs.items():
+            run, raw, metrics = runs[0], runs[0].raw, runs[0].metrics
+            assert run.error is None and run.skipped is None, (name, impl)
+            if name == "router/1proc/3":
+                assert raw["process"]["served"] == raw["process"]["received"]
+                assert raw["process"]["round_trips"] >= TINY
+            elif result.case.kind == "router":
+                round_trips = sum(c["round_trips"] for c in raw["clients"])
+                assert raw["served"] == TINY + round_trips, (name, impl)
+                assert [c["peers"] for c in raw["connected"]] == [1, 1, 1], (name, impl)
+                assert metrics["router_cpu_us_per_rt"] >= 0, (name, impl)
+            if name == "router-idle/3":
+                assert raw["layout"] == [(1, 1), (1, 0), (1, 0)], impl
+                assert [c["round_trips"] for c in raw["clients"]][1:] == [0, 0], impl
+            if result.case.kind == "router":
+                assert metrics["rt_per_s"] > 0 and metrics["connect_ms"] > 0, (name, impl)
+                assert metrics["cpu_us_per_rt"] >= 0, (name, impl)
+            elif result.case.kind == "pubmany":
+                received = [s["received"] for s in raw["subscribers"]]
+                assert [s["sockets"] for s in raw["subscribers"]] == [1, 1, 1], impl
+                assert all(0 < r <= raw["sent"] for r in received), (impl, received)
+                assert metrics["delivered_per_s"] > 0, impl
+            else:
+                assert metrics["storm_ms"] > 0 and metrics["conns_per_s"] > 0, (name, impl)
+        assert result.ratios[cases.TABLE_METRICS[result.case.kind][0]] > 0, name
+
+    document = report.to_json(results, settings, {"nproc": 2}, ["test"])
+    assert [c["peers"] for c in document["cases"]] == [TINY] * 6
+    path = tmp_path / "scale.json"
+    report.write_json(str(path), document)
+    if plot.missing() is None:  # matplotlib is optional: draw from the saved JSON file
+        png = tmp_path / "scale.png"
+        assert plot.main([str(path), str(png)]) == 0
+        assert png.stat().st_size > 10_000
+
+
+def test_too_few_file_descriptors_is_a_skip_not_a_failure(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A case whose processes would need more descriptors than RLIMIT_NOFILE allows is skipped,
+    for each implementation, with the reason; the exit status stays 0."""
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (50, 50))
+    out = tmp_path / "skip.json"
+    status = main(["--only", "router/4proc/10", "--repeats", "1", "--json", str(out)])
+    captured = capsys.readouterr()
+    assert status == 0, captured.err
+    assert "SKIPPED: securemq, pyzmq" in captured.out
+    assert "SKIPPED router/4proc/10: securemq: the ROUTER needs about 82 file descriptors" \
+        in captured.err
+    case = json.loads(out.read_text())["cases"][0]
+    assert case["errors"] == [] and len(case["skipped"]) == 2
+    assert case["medians"] == {} and case["ratios"] == {}
+
+
+def test_worker_fd_check_skips() -> None:
+    with pytest.raises(BenchSkip, match="file descriptors"):
+        scale_workers.raise_fd_limit(10**12)
+
+
+def test_scale_cases_selection_and_layout() -> None:
+    scale_names = {c.name for c in cases.scale_cases()}
+    assert {"router/1proc/10000", "router/4proc/10", "router-idle/1000", "pubmany/1000",
+            "storm-null/100", "storm-curve/10000"} <= scale_names
+    default = {c.name for c in (*cases.full_cases(), *cases.quick_cases())}
+    assert not default & scale_names  # not in the default sets
+    assert [c.name for c in cases.select(cases.scale_cases(), ["router/4proc/10"])] == \
+        ["router/4proc/10"]  # an exact name is that case alone, not also /100, /1000, ...
+    assert len(cases.select(cases.scale_cases(), ["router/4proc/*"])) == 4
+    assert cases.find("storm-curve/100").security == "curve+zap"
+    assert scale.split(10, 4) == [3, 3, 2, 2] and scale.split(2, 4) == [1, 1]
+    assert scale.layout(cases.router_idle_case(1000)) == [(10, 10), (330, 0), (330, 0),
+                                                           (330, 0)]
+    assert scale.layout(cases.router_case("1proc", 100)) == []
+    demand = dict(scale.fd_demand(cases.router_case("1proc", 10_000)))
+    assert demand == {"the ROUTER with its DEALERs": 30_065}
+
+
+def test_plot_without_matplotlib_fails_before_running(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(plot, "missing", lambda: plot.MISSING)
+    status = main(["--only", "thr/tcp/1B", "--plot", str(tmp_path / "out.png")])
+    assert status == 2
+    err = capsys.readouterr().err
+    assert "matplotlib is not installed" in err and "[bench]" in err
+    assert not (tmp_path / "out.png").exists()
