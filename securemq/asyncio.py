@@ -32,6 +32,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, cast
 
+from . import readiness
 from .constants import Errno, Flag, PollEvent
 from .context import Context as _SyncContext
 from .error import Again, ContextTerminated, ZMQError
@@ -378,6 +379,66 @@ class Socket(_SyncSocket):
         if timeout is not None and timeout > 0:
             self._aio_timer(loop, future, timeout, lambda: future.set_result(0))
         return future
+
+    # -- knowing whether we are connected (securemq) -------------------------------------------
+    async def wait_ready(self, timeout: float | None = None) -> None:  # type: ignore[override]
+        """``Socket.wait_ready`` as an awaitable: returns once a connection of this socket has
+        completed its handshake; the same typed errors."""
+        self._check_open("wait_ready")
+        done = await self._aio_wait_until(lambda: readiness.ready_now(self), timeout)
+        if not done:
+            raise readiness.timed_out(self, timeout)
+
+    async def wait_for_subscribers(self, count: int = 1,  # type: ignore[override]
+                                   timeout: float | None = None) -> int:
+        """``Socket.wait_for_subscribers`` as an awaitable."""
+        self._check_open("wait_for_subscribers")
+        counter = getattr(self._routing, "subscriber_count", None)
+        if counter is None:
+            raise ZMQError(Errno.ENOTSUP, "wait_for_subscribers: PUB and XPUB only")
+        if count < 1:
+            raise ValueError(f"wait_for_subscribers: count must be at least 1, not {count}")
+
+        def enough() -> bool:
+            self._process_commands()
+            return bool(counter() >= count)
+
+        if not await self._aio_wait_until(enough, timeout):
+            raise readiness.subscribers_timed_out(count, counter(), timeout)
+        return int(counter())
+
+    async def _aio_wait_until(self, condition: Callable[[], bool],
+                              timeout: float | None) -> bool:
+        """Check ``condition`` now and after every wake-up of the socket (another thread's
+        work) until it holds (True) or ``timeout`` seconds pass (False)."""
+        loop = asyncio.get_running_loop()
+        woken = asyncio.Event()
+
+        def wake() -> None:
+            try:
+                loop.call_soon_threadsafe(woken.set)
+            except RuntimeError:  # the loop is closed
+                pass
+
+        deadline = None if timeout is None else loop.time() + timeout
+        self._waker.add_callback(wake)
+        try:
+            while True:
+                woken.clear()
+                self._waker.clear()  # (a change after this wakes us again)
+                if condition():
+                    return True
+                if self._closed:
+                    raise ZMQError(Errno.ENOTSOCK, "socket was closed while waiting")
+                remaining = None if deadline is None else deadline - loop.time()
+                if remaining is not None and remaining <= 0:
+                    return False
+                try:
+                    await asyncio.wait_for(woken.wait(), remaining)
+                except TimeoutError:
+                    return bool(condition())
+        finally:
+            self._waker.remove_callback(wake)
 
     # -- closing --------------------------------------------------------------------------------
     def close(self, linger: int | None = None) -> None:

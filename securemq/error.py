@@ -88,3 +88,67 @@ def make_error(errno: int, msg: str | None = None) -> ZMQError:
     if errno == Errno.ETERM:
         return ContextTerminated(errno, msg)
     return ZMQError(errno, msg)
+
+
+# -- securemq's own: why a connection is not there ----------------------------------------------
+
+
+class HandshakeError(ZMQError):
+    """A connect()ed socket has no peer, and why (``wait_ready``). ``endpoint``: where it
+    failed ("" when no connection got that far)."""
+
+    def __init__(self, errno: int, msg: str, endpoint: str = "") -> None:
+        super().__init__(errno, msg)
+        self.endpoint = endpoint
+
+
+class AuthenticationFailed(HandshakeError):
+    """The server refused us: ``status`` is the ZAP status code it sent in its ERROR (400: not
+    allowed; 300: try later; 500: the server's ZAP failed), ``reason`` its ERROR text."""
+
+    def __init__(self, status: int, reason: str, endpoint: str = "") -> None:
+        super().__init__(
+            _errno.EACCES,
+            f"handshake with {endpoint or 'the server'}: authentication failed "
+            f"(status {status}: {reason})",
+            endpoint,
+        )
+        self.status = status
+        self.reason = reason
+
+
+class ServerKeyRejected(HandshakeError):
+    """The CURVE server hung up right after our HELLO, without an ERROR: the HELLO did not open
+    with its key, which almost always means CURVE_SERVERKEY is not that server's public key."""
+
+    def __init__(self, endpoint: str = "") -> None:
+        super().__init__(
+            _errno.EPROTO,
+            f"handshake with {endpoint or 'the server'}: the server closed the connection right "
+            "after our CURVE HELLO: likely the wrong server key (CURVE_SERVERKEY)",
+            endpoint,
+        )
+
+
+class HandshakeTimeout(HandshakeError, Again, TimeoutError):  # type: ignore[misc]
+    """No peer completed a handshake in time (``last``: the last failure seen, if any)."""
+
+    def __init__(self, msg: str, endpoint: str = "", last: str = "") -> None:
+        HandshakeError.__init__(self, Errno.EAGAIN, msg, endpoint)
+        self.last = last
+
+
+class ReconnectStopped(HandshakeError):
+    """RECONNECT_STOP ended every connect() of the socket: nothing will be dialed again."""
+
+    def __init__(self, why: str, endpoint: str = "") -> None:
+        super().__init__(
+            _errno.ECONNREFUSED,
+            f"connect({endpoint!r}): not reconnecting (RECONNECT_STOP): {why}",
+            endpoint,
+        )
+        self.why = why
+
+
+class WaitTimeout(Again, TimeoutError):  # type: ignore[misc]
+    """A securemq wait (``wait_for_subscribers``) ran out of time."""

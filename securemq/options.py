@@ -131,6 +131,9 @@ _SPECS: list[OptionSpec] = [
     # Consumed by the next connect() (libzmq routing_socket_base_t); no getsockopt.
     OptionSpec(_O.CONNECT_ROUTING_ID, "connect_routing_id", BYTES, b"", min_len=1,
                max_len=_INT32_MAX, socket_types=_types(_T.ROUTER, _T.STREAM), readable=False),
+    # DRAFT: which failures end a connect() for good (ReconnectStop flags; any int, as in
+    # libzmq; io/connecter.py and io/session.py engine_closed).
+    OptionSpec(_O.RECONNECT_STOP, "reconnect_stop", INT, 0, -(1 << 31), _INT32_MAX),
     # STREAM: an empty message when a connection starts and when it ends (set-only, libzmq).
     OptionSpec(_O.STREAM_NOTIFY, "stream_notify", BOOL, True, readable=False,
                socket_types=_types(_T.STREAM)),
@@ -220,8 +223,6 @@ UNSUPPORTED: dict[int, str] = {
                            "not tunable",
     int(_O.OUT_BATCH_SIZE): "securemq sizes its writes itself (about 256 KiB per batch); "
                             "not tunable",
-    int(_O.RECONNECT_STOP): "not implemented (reconnects follow RECONNECT_IVL; set it to -1 "
-                            "to never reconnect)",
     int(_O.HELLO_MSG): "not implemented",
     int(_O.DISCONNECT_MSG): "not implemented (ROUTER_NOTIFY reports disconnects)",
     int(_O.HICCUP_MSG): "not implemented",
@@ -315,6 +316,7 @@ class SocketOptions:
     routing_id: bytes
     connect_routing_id: bytes
     stream_notify: bool
+    reconnect_stop: int
     zap_domain: bytes
     plain_username: bytes
     plain_password: bytes

@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
-from . import routing, socket_types
+from . import readiness, routing, socket_types
 from .constants import (
     FAILED_AUTH_BACKOFF,
     Errno,
@@ -38,6 +38,7 @@ from .frame import Frame
 from .io.fastpath import ReadLease
 from .io.hub import ZAP_NAME, IOHub
 from .io.session import SocketSession, pipe_at_connect
+from .io.status import ConnectionStatus
 from .io.streams import WS_TRANSPORTS, require_ws, tls_context
 from .monitor import SocketMonitor
 from .options import SOCKET_HANDLED, SocketOptions, option_name
@@ -244,6 +245,8 @@ class Socket:
         self._session: SocketSession | None = None
         self._read_lease: ReadLease | None = None
         self._connect_peer: Peer | None = None  # the peer of the last tcp/ipc/udp connect()
+        # What became of the connections (written by the session, read by wait_ready).
+        self._status = ConnectionStatus(self._waker.wake)
         self._hub.opened(self._mailbox, self)
         _BY_ADDRESS[id(self._mailbox)] = self
 
@@ -710,7 +713,8 @@ class Socket:
                 mailbox.waker.close()
 
             session = self._session = SocketSession(
-                hub, int(self._type), mailbox, self._monitor, on_finished=finished
+                hub, int(self._type), mailbox, self._monitor, on_finished=finished,
+                status=self._status,
             )
         return session
 
@@ -870,6 +874,31 @@ class Socket:
             self._monitor.stop()
             self._hub.finished(self._mailbox)
             self._waker.close()
+
+    # -- knowing whether we are connected (securemq) ---------------------------------------
+    def wait_ready(self, timeout: float | None = None) -> None:
+        """Return once a connection of this socket has completed its handshake (an inproc peer
+        counts). Raise ``AuthenticationFailed`` (the server refused us: ``status``, ``reason``)
+        or ``ServerKeyRejected`` (a CURVE server hung up after our HELLO: wrong server key) as
+        soon as a connect() fails so, ``ReconnectStopped`` when RECONNECT_STOP ended every
+        connect(), and ``HandshakeTimeout`` (an ``Again``) after ``timeout`` seconds."""
+        self._check_open("wait_ready")
+        readiness.wait_ready(self, timeout)
+
+    def wait_for_subscribers(self, count: int = 1, timeout: float | None = None) -> int:
+        """PUB/XPUB: wait until ``count`` peers have each sent at least one subscription (the
+        cure for the slow joiner: messages published before that are dropped by design);
+        returns how many there are. ``WaitTimeout`` (an ``Again``) after ``timeout`` s."""
+        self._check_open("wait_for_subscribers")
+        counter = getattr(self._routing, "subscriber_count", None)
+        if counter is None:
+            raise ZMQError(Errno.ENOTSUP,
+                           f"wait_for_subscribers: not for a {self._type.name} socket "
+                           "(PUB and XPUB only)")
+        return readiness.wait_for_subscribers(self, count, timeout, counter)
+
+    def _has_inproc_peer(self) -> bool:
+        return any(peer.endpoint.startswith("inproc://") for peer in list(self._peers))
 
     # -- monitor ----------------------------------------------------------------------------
     def monitor(self, addr: str | None, events: int = Event.ALL) -> None:

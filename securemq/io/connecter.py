@@ -15,11 +15,12 @@ on only once the proxy reports success; a refusal closes the socket and retries.
 from __future__ import annotations
 
 import errno
+import os
 import random
 import socket
 from typing import TYPE_CHECKING, Protocol
 
-from ..constants import Event
+from ..constants import Event, ReconnectStop
 from ..error import ZMQError
 from ..pipe import Peer
 from ..transports import ipc, tcp
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 
 class ConnecterOwner(Protocol):
     def connected(self, sock: socket.socket, connecter: Connecter, peer_addr: str) -> None: ...
+    def connecter_gave_up(self, connecter: Connecter, why: str) -> None: ...
+    def dial_failed(self, connecter: Connecter, why: str) -> None: ...
     def monitor_event(self, event: int, value: int, endpoint: str) -> None: ...
 
 
@@ -79,8 +82,11 @@ class Connecter:
                 sock = tcp.start_connect(family, sockaddr, self._tuning)
             else:
                 sock = ipc.start_connect(self.endpoint)
-        except (OSError, UnicodeDecodeError, ZMQError):
+        except (OSError, UnicodeDecodeError, ZMQError) as exc:
             # (ZMQError, UnicodeDecodeError: a malformed SOCKS_PROXY; libzmq retries too)
+            if isinstance(exc, OSError) and self._refused_for_good(exc.errno):
+                return
+            self.owner.dial_failed(self, str(exc.strerror if isinstance(exc, OSError) else exc))
             self._retry()
             return
         self._sock = sock
@@ -135,7 +141,9 @@ class Connecter:
             fd = sock.fileno()
             sock.close()
             self.owner.monitor_event(Event.CLOSED, fd, self.name)
-            self._retry()
+            if not self._refused_for_good(err):
+                self.owner.dial_failed(self, os.strerror(err))
+                self._retry()
             return
         self._hand_over(sock)
 
@@ -196,6 +204,16 @@ class Connecter:
         elif reply:
             self._socks_out = reply
             self._socks_send(sock)
+
+    def _refused_for_good(self, err: int | None) -> bool:
+        """RECONNECT_STOP's CONN_REFUSED: a refused dial ends this connect() for good (libzmq
+        tcp_connecter: the session is told, the pipe goes)."""
+        stop_on_refusal = self.options.reconnect_stop & ReconnectStop.CONN_REFUSED
+        if err != errno.ECONNREFUSED or not stop_on_refusal:
+            return False
+        self.stop()
+        self.owner.connecter_gave_up(self, "connection refused")
+        return True
 
     # -- back-off ---------------------------------------------------------------------------
     def _retry(self) -> None:

@@ -22,7 +22,7 @@ from functools import partial
 from typing import Protocol
 
 from .. import socket_types
-from ..constants import Errno, Event, RouterNotify
+from ..constants import Errno, Event, ReconnectStop, RouterNotify
 from ..error import ZMQError
 from ..options import SocketOptions
 from ..pipe import ATTACH, DETACH, HICCUP, Mailbox, Peer
@@ -38,6 +38,7 @@ from .engine import StreamEngine
 from .hub import ZAP_NAME, IOHub
 from .listener import Listener
 from .mechanisms import make_mechanism
+from .status import ConnectionStatus, Failure, Outcome, classify
 from .udp import UdpReceiver, UdpSender
 
 # How long a connection the socket ended (STREAM) may take to write what was queued for it.
@@ -65,8 +66,11 @@ class SocketSession:
         mailbox: Mailbox,
         events: EventSink,
         on_finished: Callable[[], None],
+        status: ConnectionStatus | None = None,
     ) -> None:
         self.hub = hub
+        # What became of our connections, for the caller's thread (wait_ready).
+        self.status = status if status is not None else ConnectionStatus(mailbox.waker.wake)
         self.reactor = hub.reactor()
         self.socket_type = socket_type
         self.mailbox = mailbox
@@ -334,6 +338,7 @@ class SocketSession:
                     self.mailbox.post(HICCUP, peer)
                 connecter.handshaken = True
                 self.ready_engines.append(engine)
+                self.status.up()
                 return peer
         peer = self.mailbox.new_peer(opts.rcvhwm, opts.sndhwm, conflate=opts.conflate,
                                      routing_id=routing_id, properties=props,
@@ -349,6 +354,7 @@ class SocketSession:
         _notify_connect(peer, opts)
         self.mailbox.post(ATTACH, peer)
         self.ready_engines.append(engine)
+        self.status.up()
         return peer
 
     def end_peer(self, peer: Peer) -> None:
@@ -385,8 +391,16 @@ class SocketSession:
             if connecter is None or connecter.peer is not peer:
                 self._drop_peer(peer)
         alive = not self.closed or connecter in self._lingering
+        final = False
         if connecter is not None and not connecter.stopped and alive:
-            if error is not None and not error.reconnect:
+            stop_now = error is not None and (
+                not error.reconnect
+                # RECONNECT_STOP's HANDSHAKE_FAILED: any handshake failure is final (libzmq).
+                or (not engine.ready
+                    and bool(engine.options.reconnect_stop & ReconnectStop.HANDSHAKE_FAILED))
+            )
+            if stop_now:
+                final = True
                 connecter.stop()
                 self._connecters.pop(connecter.name, None)
                 self._lingering.discard(connecter)
@@ -394,6 +408,32 @@ class SocketSession:
                     self._drop_peer(connecter.peer)
             else:
                 connecter.connection_lost()
+        if engine.ready:
+            self.status.down()
+        elif error is not None and connecter is not None and not self.closed:
+            kind, status, reason = classify(
+                error,
+                curve_client=engine.mechanism.name == b"CURVE" and not engine.mechanism.as_server,
+                greeted=engine.conn.peer_version != (0, 0),
+            )
+            self.status.failed(Outcome(engine.endpoint, kind, str(error), status, reason, final))
+        self._maybe_finished()
+
+    def dialing(self) -> int:
+        """How many connect()s are still dialed (read from any thread)."""
+        return len(self._connecters)
+
+    def dial_failed(self, connecter: Connecter, why: str) -> None:
+        """A dial failed and will be retried (wait_ready names it when it times out)."""
+        self.status.failed(Outcome(connecter.name, Failure.REFUSED, why), wake=False)
+
+    def connecter_gave_up(self, connecter: Connecter, why: str) -> None:
+        """RECONNECT_STOP ended a connect() before any connection (CONN_REFUSED)."""
+        self._connecters.pop(connecter.name, None)
+        self._lingering.discard(connecter)
+        if connecter.peer is not None:
+            self._drop_peer(connecter.peer)
+        self.status.failed(Outcome(connecter.name, Failure.REFUSED, why, final=True))
         self._maybe_finished()
 
     def monitor_event(self, event: int, value: int, endpoint: str) -> None:

@@ -57,6 +57,10 @@ class TlsConnection:
         error = NoDetailFailure(message, errno.EPROTO)
         return [ConnectionFailed(error, during_handshake=True)]
 
+    @property
+    def peer_version(self) -> tuple[int, int]:
+        return self.inner.peer_version
+
     def start(self) -> list[Event]:
         """Nothing happens before the peer speaks (a client's ClientHello is queued)."""
         return []

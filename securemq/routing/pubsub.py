@@ -240,6 +240,14 @@ class XPub(Routing):
         if self._last_peer is not None:
             self._subscriptions.remove(bytes(topic), self._last_peer)
 
+    def subscriber_count(self) -> int:
+        """How many peers have at least one subscription now (wait_for_subscribers)."""
+        if any(self._inbound):
+            self._drain()
+        manual = _option(self.options, "xpub_manual")
+        trie = self._manual_subscriptions if manual else self._subscriptions
+        return trie.subscribed_peers()
+
     def topics_count(self) -> int:
         """TOPICS_COUNT: how many distinct topics peers are subscribed to."""
         self._drain()

@@ -219,6 +219,10 @@ class MultiTrie:
     def __len__(self) -> int:
         return len(self._trie)
 
+    def subscribed_peers(self) -> int:
+        """How many peers hold at least one subscription."""
+        return sum(1 for topics in self._by_peer.values() if topics)
+
     def add(self, topic: bytes, peer: Peer) -> bool:
         """Subscribe ``peer``; True if the topic had no subscriber before."""
         peers = self._trie.get(topic)

@@ -29,6 +29,7 @@ class RawConnection:
     ) -> None:
         # (the other arguments are the ConnectionFactory's; a raw stream has no use for them)
         self.notify = notify
+        self.peer_version = (0, 0)  # (no ZMTP at all)
         self._out: list[bytes] = []
         self._ended = False
 

@@ -42,6 +42,12 @@ EXPECTED: dict[str, list[str]] = {
         "client: 200 hello from securemq, you asked for /page/2",
         "http_server: 3 requests answered",
     ],
+    "wait_ready.py": [
+        "right server key: ready",
+        "wrong server key: ServerKeyRejected",
+        "no server: HandshakeTimeout (Connection refused)",
+        "1 subscriber ready; it got b'the very first message'",
+    ],
     "websocket.py": [
         "ws: connected to ws://127.0.0.1:",
         "ws: reply 'pong 2'",

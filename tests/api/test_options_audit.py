@@ -267,7 +267,6 @@ DIFFERENCES: list[tuple[str, str, Any]] = [
     ("PUB", "XPUB_VERBOSE", 1),  # PUB never reports subscriptions
     ("DEALER", "RATE", 10),  # libzmq keeps it for pgm, which neither has here
     ("DEALER", "HELLO_MSG", b"hi"),
-    ("DEALER", "RECONNECT_STOP", 1),
 ]
 
 
