@@ -6,6 +6,9 @@ itself needs no lock. Wake-ups are edge-triggered to keep per-message cost low: 
 calls ``reader_wake`` only when it made the queue non-empty, the consumer calls ``writer_wake``
 only when it took the queue from full to not full. A waiter must clear its ``Waker``, then check
 the queue, then wait; a wake-up between the check and the wait is then never lost.
+On the same empty -> non-empty edge, and just before ``reader_wake``, the producer calls the
+pipe's ``ready_hook`` when it has one: a fair queue's way to learn which of its many pipes have
+messages without looking at each (see ``routing/fq.py``).
 
 A ``Peer`` is the socket's view of one connection: an inbound pipe it reads, an outbound pipe it
 writes, the peer's routing id and the properties ``Frame.get`` reports.
@@ -156,13 +159,16 @@ class Pipe:
     full pipe is refilled in batches rather than one message per wake-up.
     """
 
-    __slots__ = ("_queue", "closed", "hwm", "reader_wake", "writer_wake")
+    __slots__ = ("_queue", "closed", "hwm", "reader_wake", "ready_hook", "writer_wake")
 
     def __init__(self, hwm: int = 1000) -> None:
         self._queue: deque[Message] = deque()
         self.hwm = hwm
         self.reader_wake: Callable[[], None] = _nothing
         self.writer_wake: Callable[[], None] = _nothing
+        # Set by the reader's fair queue (routing/fq.py): called on the writer's thread when the
+        # pipe goes from empty to non-empty, before reader_wake.
+        self.ready_hook: Callable[[], object] | None = None
         # The other end is gone: nothing more will be written (reads drain what is queued),
         # and writes are refused.
         self.closed = False
@@ -191,6 +197,9 @@ class Pipe:
             return False
         queue.append(msg)
         if len(queue) == 1:
+            hook = self.ready_hook
+            if hook is not None:
+                hook()
             self.reader_wake()
         return True
 
@@ -198,6 +207,9 @@ class Pipe:
         """Queue past the HWM (subscriptions, handover); still wakes the reader."""
         self._queue.append(msg)
         if len(self._queue) == 1:
+            hook = self.ready_hook
+            if hook is not None:
+                hook()
             self.reader_wake()
 
     def write_many(self, msgs: list[Message]) -> int:
@@ -211,6 +223,9 @@ class Pipe:
         if taken:
             queue.extend(msgs[:taken] if taken < len(msgs) else msgs)
             if was_empty or len(queue) == taken:
+                hook = self.ready_hook
+                if hook is not None:
+                    hook()
                 self.reader_wake()
         return taken
 
@@ -306,6 +321,9 @@ def write_to_all(pipes: Iterable[Pipe], msg: Message) -> int:
         else:
             queue.append(msg)
             if len(queue) == 1:
+                hook = pipe.ready_hook
+                if hook is not None:
+                    hook()
                 pipe.reader_wake()
     return missed
 
@@ -323,6 +341,9 @@ class ConflatePipe(Pipe):
             return False
         self._queue.clear()
         self._queue.append(msg)
+        hook = self.ready_hook
+        if hook is not None:
+            hook()
         self.reader_wake()
         return True
 

@@ -75,7 +75,7 @@ class Router(Routing):
 
     # -- peers -------------------------------------------------------------------------------
     def attach(self, peer: Peer) -> None:
-        if peer in self._fq.peers or peer in self._ignored:
+        if peer in self._fq or peer in self._ignored:
             return
         if self._identify(peer):
             self._fq.attach(peer)
