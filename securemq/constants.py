@@ -230,6 +230,9 @@ class Event(IntFlag):
     HANDSHAKE_FAILED_PROTOCOL = 0x2000
     HANDSHAKE_FAILED_AUTH = 0x4000
     ALL = 0xFFFF
+    # securemq's own events, above libzmq's 16 bits: a monitor gets them only when its mask
+    # names them (ALL does not), in a first frame of 8 bytes (uint32 event, uint32 value).
+    MESSAGES_LOST = 0x0100_0000  # SEQUENCE: value = messages lost, endpoint = the publisher
 
 
 class ProtocolError(IntEnum):
@@ -292,6 +295,13 @@ class Errno(IntEnum):
 # FAILED_AUTH_BACKOFF: the longest delay (ms) before a bound socket starts the handshake of a
 # new connection from an address whose recent handshakes failed; 0 (default, as libzmq) = off.
 FAILED_AUTH_BACKOFF = 0x5EC0001
+
+# SEQUENCE (PUB, XPUB, SUB, XSUB): stamp / check per-subscriber sequence numbers, so that lost
+# messages are counted (routing/sequence.py). Both ends must set it; a libzmq peer is unaffected.
+SEQUENCE = 0x5EC0010
+# The READY property both ends announce it with (an X- name: libzmq ignores it), and its value.
+SEQUENCE_PROPERTY = "X-Securemq-Sequence"
+SEQUENCE_VERSION = b"1"
 
 # The ZAP endpoint libzmq hard-codes.
 ZAP_ENDPOINT = "inproc://zeromq.zap.01"
@@ -499,6 +509,7 @@ EVENT_HANDSHAKE_SUCCEEDED = Event.HANDSHAKE_SUCCEEDED
 EVENT_HANDSHAKE_FAILED_PROTOCOL = Event.HANDSHAKE_FAILED_PROTOCOL
 EVENT_HANDSHAKE_FAILED_AUTH = Event.HANDSHAKE_FAILED_AUTH
 EVENT_ALL = Event.ALL
+EVENT_MESSAGES_LOST = Event.MESSAGES_LOST
 PROTOCOL_ERROR_ZMTP_UNSPECIFIED = ProtocolError.ZMTP_UNSPECIFIED
 PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND = ProtocolError.ZMTP_UNEXPECTED_COMMAND
 PROTOCOL_ERROR_ZMTP_INVALID_SEQUENCE = ProtocolError.ZMTP_INVALID_SEQUENCE

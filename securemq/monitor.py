@@ -32,7 +32,11 @@ class SocketMonitor:
     def emit(self, event: int, value: int, endpoint: str) -> None:
         if not event & self.events:
             return
-        frames = [struct.pack("<HI", event & 0xFFFF, value & 0xFFFFFFFF), endpoint.encode()]
+        if event > 0xFFFF:  # securemq's own: a wider first frame (see constants.Event)
+            head = struct.pack("<II", event & 0xFFFFFFFF, value & 0xFFFFFFFF)
+        else:
+            head = struct.pack("<HI", event, value & 0xFFFFFFFF)
+        frames = [head, endpoint.encode()]
         with self._lock:
             if self._socket.closed:
                 return
@@ -48,10 +52,10 @@ class SocketMonitor:
 
 
 def parse_monitor_message(msg: list[bytes]) -> dict[str, Any]:
-    """pyzmq's dict: event, value, endpoint."""
-    if len(msg) != 2 or len(msg[0]) != 6:
+    """pyzmq's dict: event, value, endpoint (securemq's own events too: 8-byte first frame)."""
+    if len(msg) != 2 or len(msg[0]) not in (6, 8):
         raise RuntimeError(f"Invalid event message format: {msg}")
-    event, value = struct.unpack("<HI", msg[0])
+    event, value = struct.unpack("<HI" if len(msg[0]) == 6 else "<II", msg[0])
     return {"event": Event(event), "value": value, "endpoint": msg[1]}
 
 

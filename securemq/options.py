@@ -19,7 +19,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import socket_types
-from .constants import FAILED_AUTH_BACKOFF, Errno, SecurityMechanism, SocketOption, SocketType
+from .constants import (
+    FAILED_AUTH_BACKOFF,
+    SEQUENCE,
+    Errno,
+    SecurityMechanism,
+    SocketOption,
+    SocketType,
+)
 from .error import ZMQError
 from .z85 import decode as z85_decode
 from .z85 import encode as z85_encode
@@ -157,6 +164,7 @@ _SPECS: list[OptionSpec] = [
     OptionSpec(_O.CURVE_SERVER, "curve_server", BOOL),
     OptionSpec(_O.ZAP_ENFORCE_DOMAIN, "zap_enforce_domain", BOOL, bool_check="any"),
     OptionSpec(FAILED_AUTH_BACKOFF, "failed_auth_backoff", INT, 0, 0, 3_600_000),
+    OptionSpec(SEQUENCE, "sequence", BOOL, socket_types=_types(_T.PUB, _T.XPUB, _T.SUB, _T.XSUB)),
     OptionSpec(_O.ROUTING_ID, "routing_id", BYTES, b"", min_len=1, max_len=255),
     OptionSpec(_O.ZAP_DOMAIN, "zap_domain", BYTES, b"", min_len=1, max_len=255),
     OptionSpec(_O.PLAIN_USERNAME, "plain_username", BYTES, b"", min_len=1, max_len=255),
@@ -242,6 +250,8 @@ UNSUPPORTED: dict[int, str] = {
 def option_name(code: int) -> str:
     if code == FAILED_AUTH_BACKOFF:
         return "FAILED_AUTH_BACKOFF"
+    if code == SEQUENCE:
+        return "SEQUENCE"
     try:
         return SocketOption(code).name
     except ValueError:
@@ -317,6 +327,7 @@ class SocketOptions:
     connect_routing_id: bytes
     stream_notify: bool
     reconnect_stop: int
+    sequence: bool
     zap_domain: bytes
     plain_username: bytes
     plain_password: bytes

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import errno as _errno
 import json
+import logging
 import pickle
 import random
 import threading
@@ -64,6 +65,24 @@ _DONTWAIT = int(Flag.DONTWAIT)
 _SNDMORE = int(Flag.SNDMORE)
 _SEND_TYPES = (bytes, bytearray, memoryview)
 
+
+
+_sequence_log = logging.getLogger("securemq.sequence")
+
+
+def _report_loss_of(ref: weakref.ReferenceType[Socket]) -> Callable[[Peer, int, int], None]:
+    """How a SUB/XSUB reports a SEQUENCE gap: a log line and a MESSAGES_LOST monitor event
+    (without the routing keeping the socket alive)."""
+
+    def report(peer: Peer, lost: int, total: int) -> None:
+        where = peer.endpoint or "inproc"
+        _sequence_log.warning("lost %d message(s) from the publisher at %s (%d in all)",
+                              lost, where, total)
+        sock = ref()
+        if sock is not None:
+            sock._monitor.emit(Event.MESSAGES_LOST, lost, where)
+
+    return report
 
 
 def _end_peer_of(ref: weakref.ReferenceType[Socket]) -> Callable[[Peer], None]:
@@ -225,6 +244,8 @@ class Socket:
         self._opts = SocketOptions(int(stype))
         self._routing = routing.create(int(stype), self._opts)
         self._routing.disconnect_peer = _end_peer_of(weakref.ref(self))
+        if hasattr(self._routing, "report_loss"):  # (SUB, XSUB: SEQUENCE gaps)
+            self._routing.report_loss = _report_loss_of(weakref.ref(self))
         # PULL/SUB: messages the routing took in a batch, popped here without a routing call.
         self._ready_batch = self._routing.ready_batch()
         self._waker = Waker()
@@ -896,6 +917,16 @@ class Socket:
                            f"wait_for_subscribers: not for a {self._type.name} socket "
                            "(PUB and XPUB only)")
         return readiness.wait_for_subscribers(self, count, timeout, counter)
+
+    def sequence_counts(self) -> list[dict[str, Any]]:
+        """SEQUENCE on a SUB/XSUB: per publisher connection (current and recent ones), the
+        messages received and lost (gaps in its stamps): ``[{"endpoint", "received", "lost"}]``."""
+        self._check_open("sequence_counts")
+        checker = getattr(self._routing, "checker", None)
+        if checker is None:
+            return []
+        return [{"endpoint": c.endpoint, "received": c.received, "lost": c.lost}
+                for c in checker.counts()]
 
     def _has_inproc_peer(self) -> bool:
         return any(peer.endpoint.startswith("inproc://") for peer in list(self._peers))

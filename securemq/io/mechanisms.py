@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..constants import Errno, SecurityMechanism
+from ..constants import SEQUENCE_PROPERTY, SEQUENCE_VERSION, Errno, SecurityMechanism
 from ..error import ZMQError
 from ..options import SocketOptions
 from ..zmtp.connection import ZmtpConnection
@@ -66,7 +66,10 @@ MECHANISMS: dict[SecurityMechanism, Builder] = {
 
 def local_properties(options: SocketOptions) -> dict[str, bytes]:
     """Our READY / INITIATE metadata."""
-    return ZmtpConnection.local_properties(options.socket_type, options.routing_id)
+    properties = ZmtpConnection.local_properties(options.socket_type, options.routing_id)
+    if options.sequence:  # SEQUENCE: both ends announce it (routing/sequence.py)
+        properties[SEQUENCE_PROPERTY] = SEQUENCE_VERSION
+    return properties
 
 
 def make_mechanism(options: SocketOptions, zap: ZapSettings) -> Mechanism:

@@ -34,6 +34,7 @@ from ..pipe import Message, Peer, Pipe, write_to_all
 from .base import Routing, RoutingOptions, drop_queued, fail
 from .dist import all_writable, distribute, force_to_all
 from .fq import FairQueue
+from .sequence import Checker, LossReport, Stamper
 from .trie import MultiTrie, Removed, SubscriptionTrie
 
 SUBSCRIBE = 1
@@ -43,6 +44,10 @@ CANCEL = 0
 def _option(options: RoutingOptions, name: str) -> bool:
     """A pub/sub option RoutingOptions does not list (absent: off)."""
     return bool(getattr(options, name, False))
+
+
+def _no_report(peer: Peer, lost: int, total: int) -> None:
+    return None
 
 
 def _subscription(frame: bytes) -> int | None:
@@ -69,6 +74,8 @@ class XPub(Routing):
         # the peer whose subscribe or cancel the application received last.
         self._manual_subscriptions = MultiTrie()
         self._last_peer: Peer | None = None
+        # SEQUENCE (routing/sequence.py): stamps for the subscribers that take them.
+        self._stamper: Stamper | None = None
 
     # -- peers -------------------------------------------------------------------------------
     def attach(self, peer: Peer) -> None:
@@ -99,7 +106,13 @@ class XPub(Routing):
         if peer in self._peers:
             self._forget(peer)
 
+    def options_changed(self) -> None:
+        if _option(self.options, "sequence") != (self._stamper is not None):
+            self._stamper = Stamper() if self._stamper is None else None
+
     def _forget(self, peer: Peer) -> None:
+        if self._stamper is not None:
+            self._stamper.forget(peer)  # a new connection counts from 1 again
         verboser = self.options.xpub_verboser
         if _option(self.options, "xpub_manual"):
             # libzmq: a cancel for every topic the peer asked for, whoever else holds it.
@@ -188,6 +201,8 @@ class XPub(Routing):
         options = self.options
         if self._last_peer is not None and _option(options, "xpub_manual_last_value"):
             return self._send_last_value(msg)
+        if self._stamper is not None:
+            return self._send_stamped(msg, self._stamper)
         everyone = self._subscriptions.everyone
         if (
             everyone is not None and len(everyone) == len(self._peers)
@@ -201,6 +216,18 @@ class XPub(Routing):
             return False
         pipes = self._outbound if targets is self._peers else [peer.outbound for peer in targets]
         self.dropped = write_to_all(pipes, msg) > 0
+        return True
+
+    def _send_stamped(self, msg: Message, stamper: Stamper) -> bool:
+        """SEQUENCE: each subscriber that takes stamps gets its own counter as a last frame,
+        counted even when its pipe is full and the message is dropped (the gap it will see)."""
+        targets = self._targets(msg[0] if msg else b"")
+        if self.options.xpub_nodrop and not all_writable(targets):
+            return False
+        missed = 0
+        for peer in targets:
+            missed += not peer.outbound.write(stamper.stamped(peer, msg))
+        self.dropped = missed > 0
         return True
 
     def _send_last_value(self, msg: Message) -> bool:
@@ -284,6 +311,10 @@ class XSub(Routing):
         # Subscribed to the empty topic: every message matches, no per-message check.
         self._everything = False
         self._ready: tuple[Message, Peer] | None = None
+        # SEQUENCE (routing/sequence.py): takes stamps off and counts gaps, per publisher;
+        # each gap goes to report_loss, which the socket replaces with its own.
+        self.checker: Checker | None = None
+        self.report_loss: LossReport = _no_report
 
     # -- peers -------------------------------------------------------------------------------
     def attach(self, peer: Peer) -> None:
@@ -295,11 +326,15 @@ class XSub(Routing):
         self._fq.detach(peer)
         if self._ready is not None and self._ready[1] is peer:
             self._ready = None
+        if self.checker is not None:
+            self.checker.forget(peer)
         drop_queued(peer)
 
     def hiccup(self, peer: Peer) -> None:
         if peer in self._fq.peers:
             self._resend(peer)
+            if self.checker is not None:
+                self.checker.restart(peer)
 
     def _resend(self, peer: Peer) -> None:
         for topic in self._subscriptions.topics():
@@ -328,6 +363,8 @@ class XSub(Routing):
 
     def options_changed(self) -> None:
         self._refilter_batch()  # INVERT_MATCHING may have changed
+        if _option(self.options, "sequence") != (self.checker is not None):
+            self.checker = Checker() if self.checker is None else None
 
     def _refilter_batch(self) -> None:
         """Keep only what still matches of the batch taken while every topic matched, so that
@@ -382,12 +419,23 @@ class XSub(Routing):
         found = self._subscriptions.check(msg[0] if msg else b"")
         return found != self.options.invert_matching
 
+    def _next(self) -> tuple[Message, Peer] | None:
+        """The next message of the fair queue, its stamp checked and taken off (SEQUENCE)."""
+        while (item := self._fq.recv()) is not None:
+            checker = self.checker
+            if checker is None:
+                return item
+            msg = checker.check(item[0], item[1], self.report_loss)
+            if msg is not None:
+                return msg, item[1]
+        return None
+
     def _prefetch(self) -> tuple[Message, Peer] | None:
         batch = self._fq.batch
         if batch:
             return batch[0]  # left in place: _ready and a batch never coexist
         if self._ready is None:
-            while (item := self._fq.recv()) is not None:
+            while (item := self._next()) is not None:
                 if self._matches(item[0]):
                     self._ready = item
                     break
@@ -400,9 +448,9 @@ class XSub(Routing):
             return item
         # The hot path of every subscriber: _prefetch inlined.
         invert = self.options.invert_matching
-        if self._everything and not invert:
+        if self._everything and not invert and self.checker is None:
             return self._fq.recv_batched()
-        fq_recv = self._fq.recv
+        fq_recv = self._fq.recv if self.checker is None else self._next
         check = self._subscriptions.check
         while (item := fq_recv()) is not None:
             msg = item[0]

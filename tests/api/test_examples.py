@@ -48,6 +48,9 @@ EXPECTED: dict[str, list[str]] = {
         "no server: HandshakeTimeout (Connection refused)",
         "1 subscriber ready; it got b'the very first message'",
     ],
+    "clone_recovery.py": [
+        "client: mirror == server state at version 20000",
+    ],
     "websocket.py": [
         "ws: connected to ws://127.0.0.1:",
         "ws: reply 'pong 2'",
