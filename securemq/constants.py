@@ -233,6 +233,9 @@ class Event(IntFlag):
     # securemq's own events, above libzmq's 16 bits: a monitor gets them only when its mask
     # names them (ALL does not), in a first frame of 8 bytes (uint32 event, uint32 value).
     MESSAGES_LOST = 0x0100_0000  # SEQUENCE: value = messages lost, endpoint = the publisher
+    # FAILED_AUTH_LIMIT refused a connection at accept: value = refusals so far, endpoint = the
+    # refused peer's address.
+    HANDSHAKE_THROTTLED = 0x0200_0000
 
 
 class ProtocolError(IntEnum):
@@ -299,6 +302,10 @@ FAILED_AUTH_BACKOFF = 0x5EC0001
 # SEQUENCE (PUB, XPUB, SUB, XSUB): stamp / check per-subscriber sequence numbers, so that lost
 # messages are counted (routing/sequence.py). Both ends must set it; a libzmq peer is unaffected.
 SEQUENCE = 0x5EC0010
+# FAILED_AUTH_LIMIT: failed handshakes a peer address may have per minute (a token bucket of that
+# size, refilled at that rate) before a bound socket refuses its new connections at accept; 0
+# (default) = off (io/backoff.py FailureBudget).
+FAILED_AUTH_LIMIT = 0x5EC0011
 # The READY property both ends announce it with (an X- name: libzmq ignores it), and its value.
 SEQUENCE_PROPERTY = "X-Securemq-Sequence"
 SEQUENCE_VERSION = b"1"
@@ -510,6 +517,7 @@ EVENT_HANDSHAKE_FAILED_PROTOCOL = Event.HANDSHAKE_FAILED_PROTOCOL
 EVENT_HANDSHAKE_FAILED_AUTH = Event.HANDSHAKE_FAILED_AUTH
 EVENT_ALL = Event.ALL
 EVENT_MESSAGES_LOST = Event.MESSAGES_LOST
+EVENT_HANDSHAKE_THROTTLED = Event.HANDSHAKE_THROTTLED
 PROTOCOL_ERROR_ZMTP_UNSPECIFIED = ProtocolError.ZMTP_UNSPECIFIED
 PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND = ProtocolError.ZMTP_UNEXPECTED_COMMAND
 PROTOCOL_ERROR_ZMTP_INVALID_SEQUENCE = ProtocolError.ZMTP_INVALID_SEQUENCE

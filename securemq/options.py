@@ -21,6 +21,7 @@ from typing import Any
 from . import socket_types
 from .constants import (
     FAILED_AUTH_BACKOFF,
+    FAILED_AUTH_LIMIT,
     SEQUENCE,
     Errno,
     SecurityMechanism,
@@ -164,6 +165,7 @@ _SPECS: list[OptionSpec] = [
     OptionSpec(_O.CURVE_SERVER, "curve_server", BOOL),
     OptionSpec(_O.ZAP_ENFORCE_DOMAIN, "zap_enforce_domain", BOOL, bool_check="any"),
     OptionSpec(FAILED_AUTH_BACKOFF, "failed_auth_backoff", INT, 0, 0, 3_600_000),
+    OptionSpec(FAILED_AUTH_LIMIT, "failed_auth_limit", INT, 0, 0, 1_000_000),
     OptionSpec(SEQUENCE, "sequence", BOOL, socket_types=_types(_T.PUB, _T.XPUB, _T.SUB, _T.XSUB)),
     OptionSpec(_O.ROUTING_ID, "routing_id", BYTES, b"", min_len=1, max_len=255),
     OptionSpec(_O.ZAP_DOMAIN, "zap_domain", BYTES, b"", min_len=1, max_len=255),
@@ -252,6 +254,8 @@ def option_name(code: int) -> str:
         return "FAILED_AUTH_BACKOFF"
     if code == SEQUENCE:
         return "SEQUENCE"
+    if code == FAILED_AUTH_LIMIT:
+        return "FAILED_AUTH_LIMIT"
     try:
         return SocketOption(code).name
     except ValueError:
@@ -328,6 +332,7 @@ class SocketOptions:
     stream_notify: bool
     reconnect_stop: int
     sequence: bool
+    failed_auth_limit: int
     zap_domain: bytes
     plain_username: bytes
     plain_password: bytes

@@ -27,6 +27,8 @@ from typing import Any, Protocol, TypeVar
 from . import readiness, routing, socket_types
 from .constants import (
     FAILED_AUTH_BACKOFF,
+    FAILED_AUTH_LIMIT,
+    SEQUENCE,
     Errno,
     Event,
     Flag,
@@ -193,6 +195,8 @@ class Socket:
     zap_domain: bytes
     mechanism: int
     failed_auth_backoff: int
+    failed_auth_limit: int
+    sequence: int
 
     # Per-object (not shared with shadows): whether this object shadows another socket, and
     # the socket it shadows (held, so the state outlives its original facade).
@@ -1003,6 +1007,8 @@ setattr(Socket, "identity", _option_property(SocketOption.ROUTING_ID, "identity"
 setattr(Socket, "IDENTITY", _option_property(SocketOption.ROUTING_ID, "identity"))
 setattr(Socket, "failed_auth_backoff",
         _option_property(FAILED_AUTH_BACKOFF, "failed_auth_backoff"))
+setattr(Socket, "failed_auth_limit", _option_property(FAILED_AUTH_LIMIT, "failed_auth_limit"))
+setattr(Socket, "sequence", _option_property(SEQUENCE, "sequence"))
 
 
 class _BindResult:

@@ -1,4 +1,5 @@
-"""Slowing down addresses whose handshakes keep failing (securemq's FAILED_AUTH_BACKOFF).
+"""Slowing down, then refusing, addresses whose handshakes keep failing (securemq's
+FAILED_AUTH_BACKOFF and FAILED_AUTH_LIMIT).
 
 A bound socket remembers, per peer address, how many handshakes failed lately. The next
 connection from that address waits min(cap, 100 ms * 2**(failures - 1)) before the socket spends
@@ -46,3 +47,43 @@ class FailureBackoff:
             del self._failures[address]
             return 0.0
         return float(min(cap_ms / 1000.0, _BASE * 2 ** (count - 1)))
+
+
+class FailureBudget:
+    """A token bucket per peer address (securemq's FAILED_AUTH_LIMIT): each failed handshake
+    takes a token; an address with none left is refused at accept, before any work, until
+    tokens come back (``limit`` per minute, up to ``limit``). Bounded: at most _MAX_TRACKED
+    addresses, the least recently seen forgotten first."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        # address -> (tokens, when they were counted)
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self.refused = 0  # connections refused so far
+
+    def _tokens(self, address: str, limit: int, now: float) -> float:
+        entry = self._buckets.get(address)
+        if entry is None:
+            return float(limit)
+        tokens, then = entry
+        return min(float(limit), tokens + (now - then) * limit / 60.0)
+
+    def allows(self, address: str, limit: int) -> bool:
+        """Whether a new connection from ``address`` may start its handshake (counts a
+        refusal when it may not)."""
+        if limit <= 0:
+            return True
+        if self._tokens(address, limit, self._clock()) >= 1.0:
+            return True
+        self.refused += 1
+        return False
+
+    def failed(self, address: str, limit: int) -> None:
+        if limit <= 0:
+            return
+        now = self._clock()
+        tokens = self._tokens(address, limit, now)
+        self._buckets.pop(address, None)  # (re-inserted last: most recently seen)
+        if len(self._buckets) >= _MAX_TRACKED:
+            del self._buckets[next(iter(self._buckets))]
+        self._buckets[address] = (max(0.0, tokens - 1.0), now)

@@ -32,7 +32,7 @@ from ..zmtp.errors import ZmtpError
 from ..zmtp.mechanisms.base import ZapSettings
 from ..zmtp.wire import ConnectionFactory
 from . import streams
-from .backoff import FailureBackoff
+from .backoff import FailureBackoff, FailureBudget
 from .connecter import Connecter
 from .engine import StreamEngine
 from .hub import ZAP_NAME, IOHub
@@ -85,6 +85,7 @@ class SocketSession:
         self._datagrams: dict[str, UdpReceiver | UdpSender] = {}
         self._linger_deadline: float | None = None
         self._auth_failures = FailureBackoff()
+        self._failure_budget = FailureBudget()
         # Connections that finished their handshake, oldest first. The reactor keeps this list;
         # the facade's thread reads it (a caller about to wait in recv on a socket with one
         # connection may lease that connection's read side, see io/fastpath.py).
@@ -280,6 +281,11 @@ class SocketSession:
             sock.close()
             return
         opts = listener.options
+        if not self._failure_budget.allows(peer_addr, opts.failed_auth_limit):
+            # FAILED_AUTH_LIMIT: this address has used up its failed handshakes for now.
+            sock.close()
+            self.monitor_event(Event.HANDSHAKE_THROTTLED, self._failure_budget.refused, peer_addr)
+            return
         delay = self._auth_failures.delay(peer_addr, opts.failed_auth_backoff)
         if delay > 0:
             # This address keeps failing its handshakes: make it wait before we do any work.
@@ -380,6 +386,8 @@ class SocketSession:
                 self._auth_failures.succeeded(engine.peer_address)
             elif error is not None and error.event in _HANDSHAKE_FAILURES:
                 self._auth_failures.failed(engine.peer_address)
+                self._failure_budget.failed(engine.peer_address,
+                                            engine.options.failed_auth_limit)
         if (engine.ready or error is not None) and not self.closed:
             # libzmq reports DISCONNECTED after every connection error, handshake or not;
             # a local close reports nothing.
