@@ -298,6 +298,13 @@ class Errno(IntEnum):
 # FAILED_AUTH_BACKOFF: the longest delay (ms) before a bound socket starts the handshake of a
 # new connection from an address whose recent handshakes failed; 0 (default, as libzmq) = off.
 FAILED_AUTH_BACKOFF = 0x5EC0001
+# CURVE_SECRETKEYS: a CURVE server's long-term secret keys for key rotation (a list; every one is
+# tried on a client's HELLO; new connections use the set in force when they arrive, without an
+# unbind). Write-only. CURVE_SERVERKEYS: a CURVE client's ordered list of acceptable server
+# public keys (the next connection attempt moves on to the next key when a server hung up after
+# HELLO). docs/SECURITY.md, "Server key rotation".
+CURVE_SECRETKEYS = 0x5EC0002
+CURVE_SERVERKEYS = 0x5EC0003
 
 # SEQUENCE (PUB, XPUB, SUB, XSUB): stamp / check per-subscriber sequence numbers, so that lost
 # messages are counted (routing/sequence.py). Both ends must set it; a libzmq peer is unaffected.

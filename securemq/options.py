@@ -20,6 +20,8 @@ from typing import Any
 
 from . import socket_types
 from .constants import (
+    CURVE_SECRETKEYS,
+    CURVE_SERVERKEYS,
     FAILED_AUTH_BACKOFF,
     FAILED_AUTH_LIMIT,
     SEQUENCE,
@@ -33,6 +35,10 @@ from .z85 import decode as z85_decode
 from .z85 import encode as z85_encode
 
 INT, BOOL, BYTES, KEY, READONLY = "int", "bool", "bytes", "key", "readonly"
+# A list of CURVE keys (securemq's CURVE_SECRETKEYS / CURVE_SERVERKEYS).
+KEYS = "keys"
+# Most keys a list may hold: a CURVE server tries every one of its keys on each HELLO.
+MAX_ROTATION_KEYS = 8
 _INT64_MAX = (1 << 63) - 1
 
 
@@ -167,6 +173,10 @@ _SPECS: list[OptionSpec] = [
     OptionSpec(FAILED_AUTH_BACKOFF, "failed_auth_backoff", INT, 0, 0, 3_600_000),
     OptionSpec(FAILED_AUTH_LIMIT, "failed_auth_limit", INT, 0, 0, 1_000_000),
     OptionSpec(SEQUENCE, "sequence", BOOL, socket_types=_types(_T.PUB, _T.XPUB, _T.SUB, _T.XSUB)),
+    # Key rotation (securemq): the values live in shared holders (see CurveServerKeys), read
+    # for every new connection, so a change reaches sockets already bound or connected.
+    OptionSpec(CURVE_SECRETKEYS, "curve_server_keys", KEYS, readable=False),
+    OptionSpec(CURVE_SERVERKEYS, "curve_serverkey_list", KEYS),
     OptionSpec(_O.ROUTING_ID, "routing_id", BYTES, b"", min_len=1, max_len=255),
     OptionSpec(_O.ZAP_DOMAIN, "zap_domain", BYTES, b"", min_len=1, max_len=255),
     OptionSpec(_O.PLAIN_USERNAME, "plain_username", BYTES, b"", min_len=1, max_len=255),
@@ -249,13 +259,53 @@ UNSUPPORTED: dict[int, str] = {
 }
 
 
+_OWN_NAMES = {
+    FAILED_AUTH_BACKOFF: "FAILED_AUTH_BACKOFF",
+    SEQUENCE: "SEQUENCE",
+    FAILED_AUTH_LIMIT: "FAILED_AUTH_LIMIT",
+    CURVE_SECRETKEYS: "CURVE_SECRETKEYS",
+    CURVE_SERVERKEYS: "CURVE_SERVERKEYS",
+}
+
+
+class CurveServerKeys:
+    """The (public, secret) key pairs a CURVE server accepts (CURVE_SECRETKEYS), in order.
+
+    One holder per socket, shared by the socket's options and every snapshot taken from them
+    (``snapshot`` copies shallowly), so a new set reaches listeners already bound: each new
+    connection reads ``pairs`` when it starts; a live one keeps the pair its HELLO opened with.
+    Its repr shows the public keys only.
+    """
+
+    __slots__ = ("pairs",)
+
+    def __init__(self) -> None:
+        self.pairs: tuple[tuple[bytes, bytes], ...] = ()
+
+    def __repr__(self) -> str:
+        shown = ", ".join(z85_encode(public).decode("ascii") for public, _ in self.pairs)
+        return f"CurveServerKeys(public=[{shown}], secrets=<redacted>)"
+
+
+class CurveServerKeyList:
+    """A CURVE client's acceptable server public keys (CURVE_SERVERKEYS), in order of
+    preference; shared like ``CurveServerKeys``. ``version`` changes with every new list (a
+    connect() already made then starts again from the first key)."""
+
+    __slots__ = ("keys", "version")
+
+    def __init__(self) -> None:
+        self.keys: tuple[bytes, ...] = ()
+        self.version = 0
+
+    def __repr__(self) -> str:
+        shown = ", ".join(z85_encode(key).decode("ascii") for key in self.keys)
+        return f"CurveServerKeyList([{shown}])"
+
+
 def option_name(code: int) -> str:
-    if code == FAILED_AUTH_BACKOFF:
-        return "FAILED_AUTH_BACKOFF"
-    if code == SEQUENCE:
-        return "SEQUENCE"
-    if code == FAILED_AUTH_LIMIT:
-        return "FAILED_AUTH_LIMIT"
+    if code in _OWN_NAMES:
+        return _OWN_NAMES[code]
     try:
         return SocketOption(code).name
     except ValueError:
@@ -339,6 +389,9 @@ class SocketOptions:
     curve_publickey: bytes
     curve_secretkey: bytes
     curve_serverkey: bytes
+    # Key rotation holders (shared with every snapshot, see CurveServerKeys).
+    curve_server_keys: CurveServerKeys
+    curve_serverkey_list: CurveServerKeyList
     # Which mechanism the last security option selected (libzmq: the last one set wins).
     mechanism: SecurityMechanism
     as_server: bool
@@ -346,7 +399,7 @@ class SocketOptions:
     def __init__(self, socket_type: int) -> None:
         self.socket_type = socket_type
         for spec in _SPECS:
-            if spec.code in _INVERTED:
+            if spec.code in _INVERTED or spec.kind == KEYS:
                 continue
             default = spec.default
             if spec.kind == BOOL:
@@ -355,6 +408,8 @@ class SocketOptions:
         self.mechanism = SecurityMechanism.NULL
         self.as_server = False
         self.linger = socket_types.info(socket_type).default_linger
+        self.curve_server_keys = CurveServerKeys()
+        self.curve_serverkey_list = CurveServerKeyList()
 
     def snapshot(self) -> SocketOptions:
         return copy.copy(self)
@@ -373,6 +428,9 @@ class SocketOptions:
                 f"setsockopt({name}): not valid for socket type "
                 f"{SocketType(self.socket_type).name} (only {valid})",
             )
+        if spec.kind == KEYS:
+            self._set_keys(code, name, value)
+            return
         if spec.kind in (INT, BOOL):
             if isinstance(value, bool):
                 value = int(value)
@@ -421,6 +479,44 @@ class SocketOptions:
         self._track_mechanism(code)
         self._couple(code)
 
+    def _set_keys(self, code: int, name: str, value: Any) -> None:
+        """CURVE_SECRETKEYS / CURVE_SERVERKEYS: a list of keys (32 raw bytes or 40 Z85 each),
+        stored in the shared holder; an empty list turns rotation off."""
+        if isinstance(value, bytes | bytearray | str):
+            raise TypeError(f"setsockopt({name}): expected a list of keys, "
+                            f"got {type(value).__name__}")
+        try:
+            items = list(value)
+        except TypeError:
+            raise TypeError(f"setsockopt({name}): expected a list of keys, "
+                            f"got {type(value).__name__}") from None
+        if len(items) > MAX_ROTATION_KEYS:
+            raise ZMQError(Errno.EINVAL, f"setsockopt({name}): {len(items)} keys, at most "
+                           f"{MAX_ROTATION_KEYS} (a server tries each on every HELLO)")
+        keys: list[bytes] = []
+        for index, item in enumerate(items):
+            if isinstance(item, str):
+                item = item.encode("ascii", "replace")
+            if not isinstance(item, bytes | bytearray | memoryview):
+                raise TypeError(f"setsockopt({name}): key {index} is a "
+                                f"{type(item).__name__}, not bytes")
+            try:
+                keys.append(_curve_key(name, bytes(item)))
+            except ZMQError as exc:
+                raise ZMQError(Errno.EINVAL, f"{exc.strerror} (key {index})") from None
+        if code == CURVE_SECRETKEYS:
+            from nacl.bindings import crypto_scalarmult_base
+
+            self.curve_server_keys.pairs = tuple(
+                (crypto_scalarmult_base(secret), secret) for secret in keys
+            )
+        else:
+            holder = self.curve_serverkey_list
+            holder.keys = tuple(keys)
+            holder.version += 1
+        if keys:
+            self._track_mechanism(code)
+
     def _couple(self, code: int) -> None:
         """Options that set more than their own flag, as libzmq's xpub.cpp does."""
         if code == _O.XPUB_VERBOSE:
@@ -449,6 +545,8 @@ class SocketOptions:
             return int(bool(value) != (code in _INVERTED))
         if spec.kind == KEY:
             return z85_encode(value) if value else b""
+        if spec.kind == KEYS:
+            return [z85_encode(key) for key in self.curve_serverkey_list.keys]
         return value
 
     def _track_mechanism(self, code: int) -> None:
@@ -462,9 +560,9 @@ class SocketOptions:
         elif code == _O.CURVE_SERVER:
             self.as_server = self.curve_server
             self.mechanism = _CURVE if self.curve_server else _NULL
-        elif code in (_O.CURVE_PUBLICKEY, _O.CURVE_SECRETKEY):
+        elif code in (_O.CURVE_PUBLICKEY, _O.CURVE_SECRETKEY, CURVE_SECRETKEYS):
             self.mechanism = _CURVE
-        elif code == _O.CURVE_SERVERKEY:
+        elif code in (_O.CURVE_SERVERKEY, CURVE_SERVERKEYS):
             self.as_server = False
             self.mechanism = _CURVE
         else:

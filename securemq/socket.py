@@ -26,6 +26,8 @@ from typing import Any, Protocol, TypeVar
 
 from . import readiness, routing, socket_types
 from .constants import (
+    CURVE_SECRETKEYS,
+    CURVE_SERVERKEYS,
     FAILED_AUTH_BACKOFF,
     FAILED_AUTH_LIMIT,
     SEQUENCE,
@@ -197,6 +199,8 @@ class Socket:
     failed_auth_backoff: int
     failed_auth_limit: int
     sequence: int
+    curve_secretkeys: list[bytes]
+    curve_serverkeys: list[bytes]
 
     # Per-object (not shared with shadows): whether this object shadows another socket, and
     # the socket it shadows (held, so the state outlives its original facade).
@@ -1009,6 +1013,9 @@ setattr(Socket, "failed_auth_backoff",
         _option_property(FAILED_AUTH_BACKOFF, "failed_auth_backoff"))
 setattr(Socket, "failed_auth_limit", _option_property(FAILED_AUTH_LIMIT, "failed_auth_limit"))
 setattr(Socket, "sequence", _option_property(SEQUENCE, "sequence"))
+# CURVE key rotation (securemq): lists of keys, see docs/SECURITY.md.
+setattr(Socket, "curve_secretkeys", _option_property(CURVE_SECRETKEYS, "curve_secretkeys"))
+setattr(Socket, "curve_serverkeys", _option_property(CURVE_SERVERKEYS, "curve_serverkeys"))
 
 
 class _BindResult:

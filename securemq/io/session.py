@@ -37,7 +37,7 @@ from .connecter import Connecter
 from .engine import StreamEngine
 from .hub import ZAP_NAME, IOHub
 from .listener import Listener
-from .mechanisms import make_mechanism
+from .mechanisms import make_mechanism, server_keys_exhausted
 from .status import ConnectionStatus, Failure, Outcome, classify
 from .udp import UdpReceiver, UdpSender
 
@@ -421,7 +421,9 @@ class SocketSession:
         elif error is not None and connecter is not None and not self.closed:
             kind, status, reason = classify(
                 error,
-                curve_client=engine.mechanism.name == b"CURVE" and not engine.mechanism.as_server,
+                curve_client=engine.mechanism.name == b"CURVE" and not engine.mechanism.as_server
+                # (with CURVE_SERVERKEYS, only once no other server key is left to try)
+                and server_keys_exhausted(engine.options, engine.mechanism),
                 greeted=engine.conn.peer_version != (0, 0),
             )
             self.status.failed(Outcome(engine.endpoint, kind, str(error), status, reason, final))

@@ -16,6 +16,20 @@ The shared key C'/S' is precomputed once (``beforenm``) for INITIATE, READY and 
 Every crypto failure (a box that does not open, a cookie or vouch that does not match, an
 all-zero key) is ``ProtocolViolation(ZMTP_CRYPTOGRAPHIC)``; lengths and names are checked first
 with the same codes as libzmq. Secrets never appear in messages.
+
+Server key rotation (securemq; off unless the server is given several key pairs): a server may
+hold several long-term key pairs (``server_keypairs``, e.g. the new one and the old one during
+an overlap window). HELLO is boxed to one server public key, so the server tries every secret
+key on the HELLO box -- all of them, whichever opens (no early exit, so the time taken does not
+say which one matched) -- and continues with the pair that opened it: WELCOME is boxed with that
+secret, and INITIATE's vouch must name that public key. Errors never say which key matched.
+
+The client side of rotation lives above (io/mechanisms.py picks the server key for each new
+connection); the mechanism reports what it learnt about its server key in
+``server_key_status``: ``UNUSED`` (HELLO was never handed out: the connection ended before the
+greeting was done), ``UNANSWERED`` (HELLO went out and no WELCOME opened -- what a server that
+does not hold the key does: it hangs up, or stays silent), ``CONFIRMED`` (WELCOME opened: the
+server holds the secret of this key).
 """
 
 from __future__ import annotations
@@ -24,7 +38,7 @@ import errno
 import hmac
 import os
 import struct
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from enum import Enum, auto
 from typing import Any, ClassVar
 
@@ -96,6 +110,14 @@ _pack_nonce = struct.Struct(">Q").pack
 _CRYPTO = ProtocolError.ZMTP_CRYPTOGRAPHIC
 
 
+class ServerKeyStatus(Enum):
+    """What a CURVE client learnt about its server key on one connection (see the module doc)."""
+
+    UNUSED = auto()
+    UNANSWERED = auto()
+    CONFIRMED = auto()
+
+
 class _State(Enum):
     EXPECT_HELLO = auto()
     EXPECT_INITIATE = auto()
@@ -164,11 +186,25 @@ class CurveMechanism(Mechanism):
         public_key: bytes | str | None = None,
         secret_key: bytes | str | None = None,
         server_key: bytes | str | None = None,
+        server_keypairs: Sequence[tuple[bytes | str, bytes | str]] | None = None,
         random_bytes: RandomBytes = os.urandom,
     ) -> None:
         super().__init__(as_server=as_server, properties=properties, zap=zap or ZapSettings())
-        self._public = _key(public_key, "public key")
-        self._secret = _key(secret_key, "secret key")
+        if server_keypairs:
+            # Rotation: every (public, secret) pair is tried on HELLO (server role only).
+            if not as_server:
+                raise UsageError("CURVE: only a server holds several key pairs")
+            self._keypairs = tuple(
+                (_key(public, "public key"), _key(secret, "secret key"))
+                for public, secret in server_keypairs
+            )
+            self._public, self._secret = self._keypairs[0]
+        else:
+            self._public = _key(public_key, "public key")
+            self._secret = _key(secret_key, "secret key")
+            self._keypairs = ((self._public, self._secret),)
+        # Client role: what this connection learnt about the server key (see the module doc).
+        self.server_key_status = ServerKeyStatus.UNUSED
         self._random = random_bytes
         self._outbox: list[bytes] = []
         self._pending_failure: ZmtpError | None = None
@@ -204,6 +240,8 @@ class CurveMechanism(Mechanism):
             failure, self._pending_failure = self._pending_failure, None
             raise failure
         out, self._outbox = self._outbox, []
+        if out and not self.as_server and self.server_key_status is ServerKeyStatus.UNUSED:
+            self.server_key_status = ServerKeyStatus.UNANSWERED  # HELLO is on its way
         return out
 
     def process_command(self, body: bytes) -> None:
@@ -339,6 +377,7 @@ class CurveMechanism(Mechanism):
             )
         except CryptoError:
             raise _crypto_failure("WELCOME box does not open (wrong server key?)") from None
+        self.server_key_status = ServerKeyStatus.CONFIRMED
         self._peer_short, cookie = plaintext[:32], plaintext[32:128]
         self._precom = crypto_box_beforenm(self._peer_short, self._short_secret)
         vouch_nonce = bytes(self._random(16))
@@ -385,10 +424,24 @@ class CurveMechanism(Mechanism):
             )
         # libzmq does not check that the 72 padding bytes are zero; neither do we.
         client_short = body[80:112]
-        try:
-            crypto_box_open(body[120:200], NONCE_HELLO + body[112:120], client_short, self._secret)
-        except CryptoError:
-            raise _crypto_failure("HELLO box does not open (wrong server key?)") from None
+        box, nonce = body[120:200], NONCE_HELLO + body[112:120]
+        # Every key is tried, whichever opens the box: the work done does not depend on which
+        # one matched (each try is one scalar multiplication and one MAC check), and no error
+        # or log line says which one it was.
+        matched: tuple[bytes, bytes] | None = None
+        for pair in self._keypairs:
+            try:
+                crypto_box_open(box, nonce, client_short, pair[1])
+            except CryptoError:
+                continue
+            if matched is None:
+                matched = pair
+        if matched is None:
+            if len(self._keypairs) == 1:
+                raise _crypto_failure("HELLO box does not open (wrong server key?)")
+            raise _crypto_failure("HELLO box opens with no server key")
+        self._public, self._secret = matched
+        self._server_key = self._public
         self._peer_short = client_short
         self._peer_nonce = int.from_bytes(body[112:120], "big")
         self._outbox.append(self._welcome())
