@@ -10,6 +10,7 @@ from .base import CURVE_ALLOW_ANY, Authenticator
 from .certs import create_certificates, load_certificate, load_certificates
 from .handler import AuditRecord, ZapHandler, decide
 from .policies import (
+    AccessRules,
     AddressPolicy,
     Chain,
     CurveAllowAny,
@@ -30,6 +31,7 @@ logging.getLogger("securemq.auth").addHandler(logging.NullHandler())
 
 __all__ = [
     "CURVE_ALLOW_ANY",
+    "AccessRules",
     "AddressPolicy",
     "AsyncioAuthenticator",
     "AuditRecord",

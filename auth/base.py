@@ -18,6 +18,12 @@ for a per-domain allow-any use ``add_policy(CurveAllowAny(), domain=...)``.
 
 ``start()`` binds a REP socket at ``inproc://zeromq.zap.01`` and ``handle_zap_message(msg)``
 answers one request on it (pyzmq's manual mode); ``ThreadAuthenticator`` serves in a thread.
+
+securemq additions
+------------------
+Authorization: ``set_rules(user_id, AccessRules(...))`` attaches rules (subscription prefixes,
+read-only, routing ids) to every 200 for that User-Id whose decision has none of its own; the
+server's socket enforces them (docs/SECURITY.md, "Authorization").
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from securemq import z85
+from securemq import AccessRules, z85
 from securemq.constants import LINGER, REP, ZAP_ENDPOINT
 
 from .handler import AuditRecord, ZapHandler
@@ -83,6 +89,8 @@ class Authenticator:
         self.log = log or logging.getLogger("securemq.auth")
         self.on_decision = on_decision
         self.curve_reload_interval = curve_reload_interval
+        # securemq: authorization rules by User-Id (set_rules).
+        self.rules: dict[str, AccessRules] = {}
         self.allow_any = False
         self.passwords: dict[str, Mapping[str, str | bytes]] = {}
         self.certs: dict[str, CurveKeyDirectory] = {}
@@ -97,6 +105,7 @@ class Authenticator:
             curve_user_id=self._curve_user_id,
             on_decision=self._emit,
             log=self.log,
+            rules_for=self._rules_for,
         )
 
     # -- pyzmq's verbs ------------------------------------------------------------------------
@@ -163,6 +172,18 @@ class Authenticator:
     def decide(self, frames: list[bytes]) -> list[bytes] | None:
         """Reply frames for one request (no socket involved)."""
         return self.handler.decide(frames)
+
+    def set_rules(self, user_id: str, rules: AccessRules | None) -> None:
+        """Authorization rules for every peer accepted as ``user_id`` (its User-Id: the PLAIN
+        user name, the CURVE key in Z85 unless ``curve_user_id`` says otherwise) whose decision
+        carries no rules of its own; ``None`` removes them. They apply to new handshakes."""
+        if rules is None:
+            self.rules.pop(user_id, None)
+        else:
+            self.rules[user_id] = rules
+
+    def _rules_for(self, user_id: str) -> AccessRules | None:
+        return self.rules.get(user_id)
 
     # -- the policy ---------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ request is seen promptly.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
 import logging
 import threading
@@ -26,7 +27,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from securemq import z85
+from securemq import AccessRules, z85
 from securemq.constants import POLLIN
 from securemq.safetext import printable, quoted
 from securemq.zmtp.zap import ZAP_VERSION, encode_reply
@@ -74,14 +75,24 @@ def _as_bytes_values(metadata: Mapping[str, bytes | str], encoding: str) -> dict
 
 
 def reply_frames(request_id: bytes, decision: Decision, encoding: str = "utf-8") -> list[bytes]:
-    """The six frames a REP socket sends back (the delimiter is added by REP)."""
+    """The six frames a REP socket sends back (the delimiter is added by REP). A 200's rules
+    go into the metadata under their reserved names (and replace the same names there)."""
     allowed = decision.status == 200
+    metadata: dict[str, bytes] | None = None
+    if allowed:
+        metadata = _as_bytes_values(decision.metadata, encoding)
+        if decision.rules is not None:
+            ruled = decision.rules.to_metadata()
+            folded = {name.lower() for name in ruled}
+            metadata = {name: value for name, value in metadata.items()
+                        if name.lower() not in folded}
+            metadata.update(ruled)
     return encode_reply(
         request_id=request_id,
         status_code=str(decision.status).encode("ascii"),
         status_text=decision.text.encode(encoding, "replace"),
         user_id=((decision.user_id or "") if allowed else "").encode(encoding, "replace"),
-        metadata=_as_bytes_values(decision.metadata, encoding) if allowed else None,
+        metadata=metadata,
     )
 
 
@@ -99,7 +110,8 @@ class ZapHandler:
     ``curve_user_id(raw_key) -> str`` gives the user id of an accepted CURVE client when the
     policy did not set one (default: the Z85 key, as pyzmq). ``on_decision`` receives every
     ``AuditRecord``; records are also logged to ``log`` (default logger "securemq.auth"): INFO for
-    200, WARNING otherwise.
+    200, WARNING otherwise. ``rules_for(user_id) -> AccessRules | None`` (securemq) gives the
+    authorization rules of an accepted peer whose decision carries none.
     """
 
     def __init__(
@@ -110,8 +122,10 @@ class ZapHandler:
         curve_user_id: Callable[[bytes], str] = _default_curve_user_id,
         on_decision: Callable[[AuditRecord], None] | None = None,
         log: logging.Logger | None = None,
+        rules_for: Callable[[str], AccessRules | None] | None = None,
     ) -> None:
         self.policy = policy
+        self.rules_for = rules_for
         self.encoding = encoding
         self.curve_user_id = curve_user_id
         self.on_decision = on_decision
@@ -162,6 +176,13 @@ class ZapHandler:
                 decision = _with_user_id(decision, self._default_user_id(request))
             except Exception as exc:
                 return self._finish(request, exc)
+        if decision.allowed and decision.rules is None and self.rules_for is not None:
+            try:
+                rules = self.rules_for(decision.user_id or "")
+            except Exception as exc:
+                return self._finish(request, exc)
+            if rules is not None:
+                decision = dataclasses.replace(decision, rules=rules)
         try:
             frames = reply_frames(request.request_id, decision, self.encoding)
         except ValueError as exc:
@@ -269,7 +290,7 @@ class ZapHandler:
 
 
 def _with_user_id(decision: Decision, user_id: str) -> Decision:
-    return Decision(decision.status, decision.text, user_id, decision.metadata, decision.policy)
+    return dataclasses.replace(decision, user_id=user_id)
 
 
 def _policy_name(policy: object) -> str:

@@ -27,13 +27,14 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeAlias, runtime_checkable
 
-from securemq import z85
+from securemq import AccessRules, z85
 from securemq.safetext import printable, quoted
 from securemq.zmtp.zap import ZAP_VERSION, MalformedZapRequest, decode_request
 
 from .certs import read_certificate
 
 __all__ = [
+    "AccessRules",
     "AddressPolicy",
     "Chain",
     "CurveAllowAny",
@@ -142,6 +143,10 @@ class Decision:
 
     ``metadata`` is sent as ZAP metadata (ZMTP properties) and shows up as message properties
     on the server's received messages. ``policy`` names who decided (for the audit trail).
+    ``rules`` (securemq, a 200 only): what the peer may do once in -- subscription prefixes,
+    read-only, the routing ids a ROUTER may address it by -- enforced by the server's socket;
+    they travel as ZAP metadata under names only ZAP can set (see ``securemq.AccessRules``).
+    ``None`` lets the authenticator apply the rules it holds for the user id (``set_rules``).
     """
 
     status: int
@@ -149,6 +154,7 @@ class Decision:
     user_id: str | None = None
     metadata: Mapping[str, bytes | str] = field(default_factory=dict)
     policy: str = ""
+    rules: AccessRules | None = None
 
     def __post_init__(self) -> None:
         if self.status not in _STATUSES:
@@ -165,8 +171,9 @@ class Decision:
         user_id: str | None = None,
         metadata: Mapping[str, bytes | str] | None = None,
         text: str = "OK",
+        rules: AccessRules | None = None,
     ) -> Decision:
-        return cls(200, text, user_id, dict(metadata or {}), policy)
+        return cls(200, text, user_id, dict(metadata or {}), policy, rules)
 
     @classmethod
     def deny(cls, policy: str, text: str, status: int = 400) -> Decision:

@@ -46,6 +46,7 @@ from .error import (
 from .frame import Frame, Message
 from .poll import Poller, select
 from .proxy import proxy, proxy_steerable
+from .routing.authz import AccessRules
 from .socket import Socket
 from .z85 import curve_keypair, curve_public
 
@@ -130,7 +131,7 @@ __all__ = [
     "FAILED_AUTH_BACKOFF",
     "AuthenticationFailed", "HandshakeError", "HandshakeTimeout", "ReconnectStopped",
     "ServerKeyRejected", "WaitTimeout",
-    "Again", "Context", "DraftFDWarning", "InterruptedSystemCall",
+    "AccessRules", "Again", "Context", "DraftFDWarning", "InterruptedSystemCall",
     "ContextOption", "ContextTerminated", "DeviceType", "Errno", "Event",
     "Flag", "Frame", "Message", "MessageOption", "NotDone", "PollEvent", "Poller",
     "ProtocolError", "SecurityMechanism", "Socket", "SocketOption", "SocketType", "ZMQBaseError",

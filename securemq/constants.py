@@ -306,6 +306,14 @@ FAILED_AUTH_BACKOFF = 0x5EC0001
 CURVE_SECRETKEYS = 0x5EC0002
 CURVE_SERVERKEYS = 0x5EC0003
 
+# Message property names securemq reserves for authorization rules (docs/SECURITY.md,
+# "Authorization"): only a ZAP reply may set them; the same names in a peer's own READY /
+# INITIATE metadata are dropped (compared case-insensitively, as every property name).
+RESERVED_PROPERTY_PREFIX = "Securemq-"
+PROPERTY_SUBSCRIBE = "Securemq-Subscribe"
+PROPERTY_READ_ONLY = "Securemq-Read-Only"
+PROPERTY_ROUTING_IDS = "Securemq-Routing-Ids"
+
 # SEQUENCE (PUB, XPUB, SUB, XSUB): stamp / check per-subscriber sequence numbers, so that lost
 # messages are counted (routing/sequence.py). Both ends must set it; a libzmq peer is unaffected.
 SEQUENCE = 0x5EC0010

@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
 from . import readiness, routing, socket_types
+from .audit import log_refusal
 from .constants import (
     CURVE_SECRETKEYS,
     CURVE_SERVERKEYS,
@@ -254,6 +255,7 @@ class Socket:
         self._routing.disconnect_peer = _end_peer_of(weakref.ref(self))
         if hasattr(self._routing, "report_loss"):  # (SUB, XSUB: SEQUENCE gaps)
             self._routing.report_loss = _report_loss_of(weakref.ref(self))
+        self._routing.authz.report = log_refusal  # (authorization refusals, securemq/audit.py)
         # PULL/SUB: messages the routing took in a batch, popped here without a routing call.
         self._ready_batch = self._routing.ready_batch()
         self._waker = Waker()
@@ -442,9 +444,11 @@ class Socket:
             if op == ATTACH:
                 if peer not in self._peers:
                     self._peers.add(peer)
+                    self._routing.authz.admit(peer)  # ZAP's rules, if any (routing/authz.py)
                     self._routing.attach(peer)
             elif op == HICCUP:
                 if peer in self._peers:
+                    self._routing.authz.admit(peer)
                     self._routing.hiccup(peer)
             elif peer in self._peers:
                 self._closing_peers.add(peer)
@@ -454,6 +458,7 @@ class Socket:
                     self._closing_peers.discard(peer)
                     self._peers.discard(peer)
                     self._routing.detach(peer)
+                    self._routing.authz.forget(peer)
 
     def _end_peer(self, peer: Peer) -> None:
         """The routing is done with ``peer`` (STREAM's empty message): forget it here, and let
@@ -938,6 +943,15 @@ class Socket:
 
     def _has_inproc_peer(self) -> bool:
         return any(peer.endpoint.startswith("inproc://") for peer in list(self._peers))
+
+    # -- authorization (securemq) --------------------------------------------------------------
+    @property
+    def authz_counts(self) -> dict[str, int]:
+        """What the authorization rules from ZAP refused on this socket, by kind (counters
+        since the socket was made; each refusal is also logged on ``securemq.authz``)."""
+        self._check_open("authz_counts")
+        self._process_commands()
+        return dict(self._routing.authz.counts)
 
     # -- monitor ----------------------------------------------------------------------------
     def monitor(self, addr: str | None, events: int = Event.ALL) -> None:

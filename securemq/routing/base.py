@@ -19,6 +19,7 @@ from typing import ClassVar, Protocol
 from ..constants import Errno
 from ..error import ZMQError
 from ..pipe import Message, Peer
+from .authz import AuthzLedger
 
 __all__ = ["Message", "Peer", "Routing", "RoutingOptions", "fail"]
 
@@ -67,6 +68,8 @@ class Routing(ABC):
         # Ends a peer's connection once what is queued for it is written (STREAM's empty
         # message); the socket puts its own here.
         self.disconnect_peer: Callable[[Peer], None] = _no_disconnect
+        # Authorization rules from ZAP and what they refused (securemq, routing/authz.py).
+        self.authz = AuthzLedger(self.name)
 
     @abstractmethod
     def attach(self, peer: Peer) -> None:

@@ -22,15 +22,21 @@ How this works:
   peer, unsubscribe only when the topic is really gone. Subscriptions are written past the HWM
   and are sent again to a peer that attaches or reconnects. Received messages whose first frame
   matches no topic (or, with INVERT_MATCHING, some topic) are dropped.
+- Authorization (securemq, routing/authz.py): a peer whose ZAP decision limits its subscription
+  prefixes (``Securemq-Subscribe``) gets only the subscriptions that start with one of them
+  registered (also when the application subscribes it under XPUB_MANUAL); the others are
+  dropped, never passed up, and reported. Under INVERT_MATCHING such a peer gets nothing.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 from typing import ClassVar, cast
 
 from ..constants import Errno, SocketType
 from ..pipe import Message, Peer, Pipe, write_to_all
+from .authz import SUBSCRIBE_REFUSED, AccessRules
 from .base import Routing, RoutingOptions, drop_queued, fail
 from .dist import all_writable, distribute, force_to_all
 from .fq import FairQueue
@@ -44,6 +50,12 @@ CANCEL = 0
 def _option(options: RoutingOptions, name: str) -> bool:
     """A pub/sub option RoutingOptions does not list (absent: off)."""
     return bool(getattr(options, name, False))
+
+
+def _limited(rules: Mapping[Peer, AccessRules], peer: Peer) -> bool:
+    """Whether ``peer``'s subscriptions are restricted (Securemq-Subscribe)."""
+    found = rules.get(peer) if rules else None
+    return found is not None and found.subscribe is not None
 
 
 def _no_report(peer: Peer, lost: int, total: int) -> None:
@@ -157,6 +169,8 @@ class XPub(Routing):
         user_frames: Message = []
         only_first = _option(self.options, "only_first_subscribe")
         manual = _option(self.options, "xpub_manual")
+        # Securemq-Subscribe (routing/authz.py): which topics this peer may register.
+        rules = self.authz.rules.get(peer) if self.authz.rules else None
         process = True
         for index, frame in enumerate(msg):
             kind = _subscription(frame) if process else None
@@ -166,6 +180,10 @@ class XPub(Routing):
                 user_frames.append(frame)
                 continue
             topic = frame[1:]
+            if rules is not None and not rules.may_subscribe(bytes(topic)):
+                if kind == SUBSCRIBE:
+                    self.authz.refused(peer, SUBSCRIBE_REFUSED, bytes(topic))
+                continue  # (a cancel of a topic it could not have: nothing to do)
             if manual:
                 if kind == SUBSCRIBE:
                     self._manual_subscriptions.add(topic, peer)
@@ -190,7 +208,10 @@ class XPub(Routing):
     def _targets(self, topic: bytes) -> list[Peer]:
         matching = self._subscriptions.match(topic)
         if self.options.invert_matching:
-            return [peer for peer in self._peers if peer not in matching]
+            # (a peer whose subscriptions are restricted gets nothing: here they exclude)
+            restricted = self.authz.rules
+            return [peer for peer in self._peers
+                    if peer not in matching and not _limited(restricted, peer)]
         if len(matching) == len(self._peers):
             return self._peers  # everyone (the common case of a plain fan-out)
         return [peer for peer in self._peers if peer in matching]
@@ -237,7 +258,8 @@ class XPub(Routing):
         self._last_peer = None
         matching = [last] if last in self._subscriptions.match(msg[0] if msg else b"") else []
         if self.options.invert_matching:
-            matching = [peer for peer in self._peers if peer not in matching]
+            matching = [peer for peer in self._peers
+                        if peer not in matching and not _limited(self.authz.rules, peer)]
         if self.options.xpub_nodrop and not all_writable(matching):
             self._last_peer = last
             return False
@@ -258,8 +280,13 @@ class XPub(Routing):
     def subscribe(self, topic: bytes) -> None:
         if not _option(self.options, "xpub_manual"):
             super().subscribe(topic)
-        if self._last_peer is not None:
-            self._subscriptions.add(bytes(topic), self._last_peer)
+        last = self._last_peer
+        if last is not None:
+            rules = self.authz.rules.get(last)
+            if rules is not None and not rules.may_subscribe(bytes(topic)):
+                self.authz.refused(last, SUBSCRIBE_REFUSED, bytes(topic))
+                return
+            self._subscriptions.add(bytes(topic), last)
 
     def unsubscribe(self, topic: bytes) -> None:
         if not _option(self.options, "xpub_manual"):

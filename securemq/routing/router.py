@@ -11,6 +11,9 @@ A peer of a connect() made with CONNECT_ROUTING_ID arrives carrying that id (the
 that no other peer holds it, where libzmq asserts).
 ``recv`` fair-queues and prefixes the sender's id; ``send`` routes on the first frame.
 ``peer.routing_id`` is set to the id actually used, so the socket can report it.
+Authorization (securemq, routing/authz.py): a peer whose ZAP decision lists routing ids
+(``Securemq-Routing-Ids``) is named by one of them only, and an id such a peer is entitled to is
+never given to a peer that is not (``_authorized_id``).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import ClassVar
 
 from ..constants import Errno, SocketType
 from ..pipe import Message, Peer
+from .authz import ROUTING_ID_EVICTED, ROUTING_ID_REFUSED, ROUTING_ID_REPLACED
 from .base import Routing, RoutingOptions, drop_queued, fail
 from .fq import FairQueue
 from .reqrep import RandomBits
@@ -47,6 +51,8 @@ class Router(Routing):
                 return rid
 
     def _identify(self, peer: Peer) -> bool:
+        if self.authz.rules and not self._authorized_id(peer):
+            return False
         announced = peer.routing_id
         if not announced:
             peer.routing_id = self._auto_id()
@@ -55,13 +61,47 @@ class Router(Routing):
             if holder is not None and holder is not peer:
                 if not self.options.router_handover:
                     return False
-                self._unmap(holder)
-                self._fq.detach(holder)
-                holder.routing_id = self._auto_id()
-                self._ignored.append(holder)
-                holder.inbound.clear()
+                self._cut_off(holder)
         self._by_id[peer.routing_id] = peer
         self._id_of[peer] = peer.routing_id
+        return True
+
+    def _cut_off(self, holder: Peer) -> None:
+        """Another peer takes ``holder``'s id: rename it, route nothing to it, drop what it
+        sends (libzmq's handover terminates its pipe)."""
+        self._unmap(holder)
+        self._fq.detach(holder)
+        holder.routing_id = self._auto_id()
+        self._ignored.append(holder)
+        holder.inbound.clear()
+
+    def _authorized_id(self, peer: Peer) -> bool:
+        """Securemq-Routing-Ids (routing/authz.py): a peer whose ZAP decision lists routing ids
+        is addressed by one of them only (the one it announced, if listed, else the first); a
+        holder of that id not entitled to it is cut off; a peer not entitled to an id never
+        takes it from one that is (not even with ROUTER_HANDOVER). False: it is not routed."""
+        authz = self.authz
+        allowed = authz.routing_ids_of(peer)
+        announced = peer.routing_id
+        if allowed is None:
+            holder = self._by_id.get(announced) if announced else None
+            if holder is not None and holder is not peer and authz.entitled(holder, announced):
+                authz.refused(peer, ROUTING_ID_REFUSED, announced)
+                return False
+            return True
+        if not allowed:
+            authz.refused(peer, ROUTING_ID_REFUSED, announced)
+            return False
+        if announced not in allowed:
+            peer.routing_id = allowed[0]
+            if announced:
+                authz.refused(peer, ROUTING_ID_REPLACED, announced)
+        holder = self._by_id.get(peer.routing_id)
+        if holder is not None and holder is not peer and not authz.entitled(
+            holder, peer.routing_id
+        ):
+            authz.refused(holder, ROUTING_ID_EVICTED, peer.routing_id)
+            self._cut_off(holder)
         return True
 
     def has_routing_id(self, routing_id: bytes) -> bool:

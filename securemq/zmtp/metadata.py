@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Mapping
 
-from ..constants import ProtocolError
+from ..constants import RESERVED_PROPERTY_PREFIX, ProtocolError
 from .errors import ProtocolViolation
 
 _NAME_CHARS = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.+")
@@ -54,6 +54,9 @@ def decode_metadata(
 
 # Names only the server itself may set: the OS gives Peer-Address, ZAP gives User-Id.
 SERVER_OWNED = frozenset({"peer-address", "user-id"})
+# Names only a ZAP reply may set: securemq's authorization rules (routing/authz.py). A peer's
+# own property under this prefix is dropped, whether or not ZAP decided.
+RESERVED_PREFIX = RESERVED_PROPERTY_PREFIX.lower()
 
 
 def message_properties(
@@ -69,7 +72,9 @@ def message_properties(
     (``user_id``: None when ZAP did not decide, so no User-Id at all); every name in the ZAP
     metadata beats the same name sent by the peer; names compare case-insensitively, so a peer
     cannot shadow any of these by spelling a name differently. Of several spellings of one name
-    from the same source, the last one wins.
+    from the same source, the last one wins. Names under securemq's reserved prefix
+    (``Securemq-``: authorization rules) come from the ZAP metadata only; a peer's own are
+    dropped.
     """
     zap = dict(zap_metadata or {})
     owned = set(SERVER_OWNED)
@@ -77,7 +82,7 @@ def message_properties(
     merged: dict[str, tuple[str, bytes]] = {}
     for name, value in peer.items():
         folded = name.lower()
-        if folded not in owned:
+        if folded not in owned and not folded.startswith(RESERVED_PREFIX):
             merged[folded] = (name, value)
     for name, value in zap.items():
         folded = name.lower()
