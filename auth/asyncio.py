@@ -31,6 +31,7 @@ from .handler import AuditRecord
 __all__ = ["AsyncioAuthenticator"]
 
 _FALLBACK_REPLY = [b"1.0", b"", b"400", b"Malformed request", b"", b""]
+_POLL_MS = 100
 
 
 async def _settle(value: Any) -> Any:
@@ -65,6 +66,7 @@ class AsyncioAuthenticator(Authenticator):
         *,
         on_decision: Callable[[AuditRecord], None] | None = None,
         curve_reload_interval: float = 1.0,
+        revoke_live: bool = False,
     ) -> None:
         super().__init__(
             context,
@@ -72,6 +74,7 @@ class AsyncioAuthenticator(Authenticator):
             log,
             on_decision=on_decision,
             curve_reload_interval=curve_reload_interval,
+            revoke_live=revoke_live,
         )
         self.loop = loop
         self._task: asyncio.Task[None] | None = None
@@ -97,7 +100,9 @@ class AsyncioAuthenticator(Authenticator):
     async def _serve(self, sock: Any, poller: Any) -> None:
         try:
             while self.zap_socket is sock:
-                events = dict(await poller.poll())
+                # With revoke_live, look at keys and users between requests (securemq).
+                events = dict(await poller.poll(_POLL_MS if self.revoke_live else None))
+                self._tick()
                 if sock not in events:
                     continue
                 try:
@@ -115,6 +120,12 @@ class AsyncioAuthenticator(Authenticator):
                 self.log.error("auth: ZAP socket failed, asyncio handler stopping: %s", exc)
         finally:
             self.handler.close()
+
+    def _tick(self) -> None:
+        try:
+            self.maybe_refresh()
+        except Exception as exc:
+            self.log.error("auth: periodic check failed: %s", type(exc).__name__)
 
     def stop(self) -> None:
         """Cancel the task and close the ZAP socket (the endpoint is free on return)."""

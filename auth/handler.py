@@ -271,10 +271,15 @@ class ZapHandler:
             self._loop.close()
             self._loop = None
 
-    def serve(self, socket: Any, stop: threading.Event, poll_ms: int = 100) -> None:
-        """Answer requests on a bound REP ``socket`` until ``stop`` is set or the socket fails."""
+    def serve(self, socket: Any, stop: threading.Event, poll_ms: int = 100,
+              tick: Callable[[], object] | None = None) -> None:
+        """Answer requests on a bound REP ``socket`` until ``stop`` is set or the socket fails;
+        ``tick`` (if any) runs between requests, at least every ``poll_ms`` (an exception in it
+        is logged, never fatal)."""
         try:
             while not stop.is_set():
+                if tick is not None:
+                    self._tick(tick)
                 if not socket.poll(poll_ms, POLLIN):
                     continue
                 frames = socket.recv_multipart()
@@ -287,6 +292,14 @@ class ZapHandler:
                 )
         finally:
             self.close()
+
+
+    def _tick(self, tick: Callable[[], object]) -> None:
+        try:
+            tick()
+        except Exception as exc:
+            self.log.error("ZAP handler: periodic check failed: %s (%s)",
+                           type(exc).__name__, printable(str(exc)))
 
 
 def _with_user_id(decision: Decision, user_id: str) -> Decision:

@@ -38,6 +38,7 @@ class ThreadAuthenticator(Authenticator):
         *,
         on_decision: Callable[[AuditRecord], None] | None = None,
         curve_reload_interval: float = 1.0,
+        revoke_live: bool = False,
     ) -> None:
         super().__init__(
             context,
@@ -45,6 +46,7 @@ class ThreadAuthenticator(Authenticator):
             log,
             on_decision=on_decision,
             curve_reload_interval=curve_reload_interval,
+            revoke_live=revoke_live,
         )
         self.thread: threading.Thread | None = None
         self._stop_event = threading.Event()
@@ -77,7 +79,8 @@ class ThreadAuthenticator(Authenticator):
 
     def _run(self, sock: Any, stop: threading.Event) -> None:
         try:
-            self.handler.serve(sock, stop, _POLL_MS)
+            # Between requests: revoke_live's look at keys and users (securemq).
+            self.handler.serve(sock, stop, _POLL_MS, tick=self.maybe_refresh)
         finally:
             sock.close()
 

@@ -7,9 +7,11 @@ import threading
 import weakref
 from typing import Any, ClassVar
 
+from . import z85
 from .constants import ContextOption, Errno, SocketOption
 from .error import ZMQError
 from .io.hub import IOHub
+from .io.revocation import Revocation
 from .socket import Socket
 
 # Contexts by ``underlying`` address (for ``Context.shadow``) and every live one (for exit).
@@ -158,6 +160,38 @@ class Context:
         except KeyError:
             raise ZMQError(Errno.EINVAL, f"Context.get({option}): unknown option") from None
 
+    # -- revocation (securemq) ---------------------------------------------------------------
+    def close_connections(
+        self,
+        *,
+        user_id: bytes | str | None = None,
+        curve_key: bytes | str | None = None,
+        plain_username: bytes | str | None = None,
+        zap_domain: bytes | str | None = None,
+        reason: str = "revoked",
+    ) -> int:
+        """Close the live connections of this context's sockets that a ZAP handler
+        authenticated and that match every criterion given (securemq; libzmq never closes an
+        authenticated connection): the ZAP ``User-Id``, the CURVE client's long-term public key
+        (32 raw bytes or 40 Z85 characters), the PLAIN user name, the ZAP domain. At least one
+        of the first three is required. Runs on the I/O thread; returns how many were closed.
+        Each is logged (``securemq.io``, WARNING, with ``reason``) and reported to its socket's
+        monitor as DISCONNECTED. The peer may reconnect: ZAP decides again (securemq.auth's
+        ``revoke_live`` calls this when a key or user is removed)."""
+        key: bytes | None = None
+        if curve_key is not None:
+            try:
+                key = z85.key_bytes(curve_key, "client key")
+            except ValueError:
+                raise ZMQError(Errno.EINVAL, "close_connections: curve_key must be 32 raw "
+                               "bytes or 40 Z85 characters") from None
+        revocation = Revocation(
+            user_id=_as_bytes(user_id), curve_key=key,
+            plain_username=_as_bytes(plain_username), zap_domain=_as_bytes(zap_domain),
+            reason=reason,
+        )
+        return self.io.close_connections(revocation)
+
     def term(self) -> None:
         """Wait until every socket is closed and its LINGER done, then stop the I/O thread."""
         if self.closed:
@@ -175,3 +209,7 @@ class Context:
             if not sock.closed:
                 sock.close(linger)
         self.term()
+
+
+def _as_bytes(value: bytes | str | None) -> bytes | None:
+    return value.encode("utf-8") if isinstance(value, str) else value

@@ -19,6 +19,7 @@ from ..error import ZMQError
 from ..pipe import Mailbox
 from ..transports.inproc import InprocEnd, InprocRegistry
 from .reactor import Reactor
+from .revocation import Revocation, close_revoked
 
 T = TypeVar("T")
 
@@ -33,6 +34,8 @@ class IOHub:
         self._reactor: Reactor | None = None
         self._open: set[Mailbox] = set()
         self._sockets: weakref.WeakSet[Any] = weakref.WeakSet()
+        # Every socket's reactor side (io/session.py), added on the reactor thread.
+        self._sessions: weakref.WeakSet[Any] = weakref.WeakSet()
         self._all_closed = threading.Condition(self._lock)
         self.inproc = InprocRegistry()
         self.terminated = False
@@ -54,6 +57,17 @@ class IOHub:
         """Run ``fn`` on the I/O thread and return what it returns (or raise what it raises)."""
         result: T = self.reactor().run_sync(fn, timeout=REACTOR_CALL_TIMEOUT)
         return result
+
+    def session_made(self, session: Any) -> None:
+        """A socket's session exists (reactor thread): its connections can be revoked."""
+        self._sessions.add(session)
+
+    def close_connections(self, revocation: Revocation) -> int:
+        """Close the live connections ZAP authenticated that ``revocation`` names, in every
+        socket of the context, on the I/O thread (io/revocation.py); how many were closed."""
+        if self._reactor is None:
+            return 0
+        return int(self.call(lambda: close_revoked(list(self._sessions), revocation)))
 
     def zap_handler(self) -> InprocEnd | None:
         """The socket bound at inproc://zeromq.zap.01, if any."""

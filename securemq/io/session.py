@@ -69,6 +69,7 @@ class SocketSession:
         status: ConnectionStatus | None = None,
     ) -> None:
         self.hub = hub
+        hub.session_made(self)  # (Context.close_connections reaches our connections)
         # What became of our connections, for the caller's thread (wait_ready).
         self.status = status if status is not None else ConnectionStatus(mailbox.waker.wake)
         self.reactor = hub.reactor()

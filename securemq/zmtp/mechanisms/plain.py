@@ -92,6 +92,9 @@ class PlainMechanism(Mechanism):
     ) -> None:
         super().__init__(as_server=as_server, properties=properties, zap=zap or ZapSettings())
         self._outbox: list[bytes] = []
+        # Server role: the user name the client gave (kept to find its connections when that
+        # user is revoked; the password is never kept).
+        self.username: bytes | None = None
         if as_server:
             self._state = _State.EXPECT_HELLO
             return
@@ -147,6 +150,7 @@ class PlainMechanism(Mechanism):
         if not self.zap.handler_present:
             raise NoDetailFailure("PLAIN: HELLO received but no ZAP handler is bound", errno.EFAULT)
         self.zap_request = ZapRequestData(b"PLAIN", [username, password])
+        self.username = username
         self._state = _State.WAIT_ZAP
 
     def _on_initiate(self, data: bytes) -> None:
