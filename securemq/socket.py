@@ -583,15 +583,17 @@ class Socket:
 
     def send_multipart(self, msg_parts: Sequence[Any], flags: int = 0, copy: bool = True,
                        track: bool = False, **kwargs: Any) -> MessageTracker | None:
-        self._check_open("send_multipart")
-        parts = []
-        for index, part in enumerate(msg_parts):
-            if isinstance(part, str):
-                raise TypeError(
-                    f"send_multipart: frame {index} ({part[:32]!r}) is str; "
-                    "unicode not allowed, encode it first"
-                )
-            parts.append(_as_bytes(part, f"send_multipart frame {index}"))
+        if self._closed:
+            self._check_open("send_multipart")
+        parts = list(msg_parts)
+        for index, part in enumerate(parts):
+            if type(part) is not bytes:
+                if isinstance(part, str):
+                    raise TypeError(
+                        f"send_multipart: frame {index} ({part[:32]!r}) is str; "
+                        "unicode not allowed, encode it first"
+                    )
+                parts[index] = _as_bytes(part, f"send_multipart frame {index}")
         if not parts:
             raise ValueError("send_multipart: a message needs at least one frame")
         if flags & _SNDMORE:
@@ -600,6 +602,12 @@ class Socket:
         if self._send_parts:
             parts = self._send_parts + parts
             self._send_parts = []
+        # Fast path (as send's): nothing pending from the reactor and the routing takes it.
+        routing = self._routing
+        if not self._commands and not self._closing_peers and routing.send(parts):
+            if routing.dropped:
+                time.sleep(0)  # (see send)
+            return FINISHED_TRACKER if track else None
         self._send_message(parts, flags)
         return FINISHED_TRACKER if track else None
 
@@ -664,13 +672,24 @@ class Socket:
                      properties=source.properties if source is not None else None)
 
     def recv_multipart(self, flags: int = 0, copy: bool = True, track: bool = False) -> list[Any]:
-        self._check_open("recv_multipart")
+        if self._closed:
+            self._check_open("recv_multipart")
         if self._recv_parts:
             msg = list(self._recv_parts)
             self._recv_parts.clear()
             peer = self._recv_peer
         else:
-            msg, peer = self._next_message(flags)
+            # Fast path (as recv's): a message the routing has at once.
+            if self._commands or self._closing_peers:
+                self._process_commands()
+            batch = self._ready_batch
+            if batch:
+                msg, peer = batch.popleft()
+            else:
+                got = self._routing.recv()
+                if got is None:
+                    got = self._next_message(flags, tried=True)
+                msg, peer = got
             self._recv_peer = peer
         if copy:
             return msg

@@ -106,21 +106,30 @@ def write_turn(engine: Connection) -> bool:
         engine.turn_mark = reactor.turns
         engine.reads_mark = engine.reads
         outbound = peer.outbound
-        batch = outbound.read_many(1 if len(outbound) == 1 else engine.batch_limit())
-        if not batch:
-            return True
-        engine.conn.send_messages(batch)
+        if len(outbound) == 1:  # the usual turn: the one message that made the pipe non-empty
+            msg = outbound.read()
+            if msg is None:
+                return True
+            batch = [msg]
+        else:
+            batch = outbound.read_many(engine.batch_limit())
+            if not batch:
+                return True
+        conn = engine.conn
+        conn.send_messages(batch)
         out = engine.out
-        out.extend(engine.conn.data_to_send())
+        out.extend(conn.data_to_send())
         try:
-            sent = engine.sock.sendmsg(out[:SENDMSG_PARTS])
+            # (one buffer, as a small message encodes to: send, without sendmsg's iovec)
+            sent = engine.sock.send(out[0]) if len(out) == 1 else engine.sock.sendmsg(
+                out[:SENDMSG_PARTS])
         except (BlockingIOError, InterruptedError):
             sent = 0
         except OSError:
             sent = -1  # left in the buffer: the reactor's own write meets the error again
         if sent >= 0:
             engine.consume_sent(sent)
-        if out or outbound.readable():
+        if out or outbound.queue:
             engine.hand_over_writes()
         return True
     finally:
