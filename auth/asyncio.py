@@ -100,8 +100,9 @@ class AsyncioAuthenticator(Authenticator):
     async def _serve(self, sock: Any, poller: Any) -> None:
         try:
             while self.zap_socket is sock:
-                # With revoke_live, look at keys and users between requests (securemq).
-                events = dict(await poller.poll(_POLL_MS if self.revoke_live else None))
+                # Between requests (at least every 100 ms): revoke_live's look at keys and
+                # users (securemq; revoke_live may be turned on after start()).
+                events = dict(await poller.poll(_POLL_MS))
                 self._tick()
                 if sock not in events:
                     continue

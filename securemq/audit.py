@@ -50,8 +50,9 @@ def log_refusal(socket_name: str, kind: str, peer: Peer, subject: bytes | None,
                                         routing_id=quoted(peer.routing_id, 64))
     user_id = _lookup(peer.properties, "User-Id")
     log.warning(
-        "authz: %s %s: peer %s user_id=%s (%s, %d so far from this peer)",
-        socket_name or "socket", what, quoted(peer.endpoint or "inproc"),
+        "authz: %s %s: peer %s on %s user_id=%s (%s, %d so far from this peer)",
+        socket_name or "socket", what, quoted(_lookup(peer.properties, "Peer-Address")),
+        quoted(peer.endpoint or "inproc"),
         quoted(user_id) if user_id is not None else "(none)", kind, count,
         extra={"authz_refusal": {"kind": kind, "user_id": user_id, "subject": subject,
                                  "count": count}},

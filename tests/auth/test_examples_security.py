@@ -110,3 +110,34 @@ def test_custom_authenticator_user_and_role_metadata() -> None:
     assert "User-Id=bob Role=admin" in out
     assert "eve refused with ZAP status 400" in out
     assert "custom: OK" in out
+
+
+def test_key_rotation_serves_both_keys_then_retires_the_old_one() -> None:
+    out = run_example("key_rotation.py")
+    for name in ("old-key-client", "new-key-client", "late-new-key-client",
+                 "old-key-client (connected before)", "two-key-client"):
+        assert f"key rotation: {name}: server got b'hello from {name}'" in out
+    assert ("late-old-key-client: server monitor: HANDSHAKE_FAILED_PROTOCOL "
+            "(ZMTP_CRYPTOGRAPHIC); nothing delivered: REFUSED") in out
+    assert "two-key-client: 1 attempt(s) went unanswered" in out
+    assert "key rotation: OK" in out
+
+
+def test_revocation_closes_the_revoked_connection_only() -> None:
+    out = run_example("revocation.py")
+    assert "server got b'hi from alice' from alice" in out
+    assert "[log securemq.io] revocation: closing connection" in out
+    assert "server monitor: DISCONNECTED" in out
+    assert "alice's monitor: her reconnect was refused with ZAP status 400" in out
+    assert "server got b'bob is still here' from bob" in out
+    assert "revocation: OK" in out
+
+
+def test_authorization_rules_from_the_decision() -> None:
+    out = run_example("authorization.py")
+    assert "dashboard received [b'sensor:temp 21.5', b'sensor:temp 21.7']" in out
+    assert "ops received [b'sensor:temp 21.5', b'sensor:humidity 40', b'sensor:temp 21.7']" in out
+    assert 'refused a subscription to "sensor:"' in out and 'user_id="dashboard"' in out
+    assert "ROUTER got b'hello from alice' from b'alice'" in out
+    assert "ROUTER refused {'read_only_dropped': 1, 'routing_id_replaced': 1}" in out
+    assert "authorization: OK" in out

@@ -1,7 +1,8 @@
 """Authorization rules from ZAP, enforced by a securemq server, with libzmq (pyzmq) clients.
 
 The server's ThreadAuthenticator accepts PLAIN users and gives some of them rules
-(``set_rules``, or a policy's ``Decision.allow(..., rules=...)`` under CURVE):
+(``set_rules``, a policy's ``Decision.allow(..., rules=...)`` under CURVE, or the metadata of
+a trusted certificate):
 
 - a SUB limited to ``sensor:temp`` registers only that prefix on a securemq PUB / XPUB: its
   ``sensor:`` subscription is dropped (counted, logged), an unlimited SUB keeps getting all;
@@ -17,8 +18,10 @@ from __future__ import annotations
 
 import importlib
 import logging
+import shutil
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -195,3 +198,33 @@ def test_rules_from_a_curve_policy(
               "the drop")
         router.send_multipart([b"k", b"to the reader"])
         assert dealer.recv() == b"to the reader"
+
+
+def test_rules_written_in_a_trusted_certificate(
+    smq_ctx: securemq.Context, pz_ctx: zmq.Context[zmq.Socket[bytes]], tmp_path: Path,
+) -> None:
+    """A key directory's certificate metadata is ZAP metadata: rules can live in the .key."""
+    trusted = tmp_path / "trusted"
+    trusted.mkdir()
+    public_file, secret_file = smq_auth.create_certificates(
+        tmp_path, "reader", metadata=securemq.AccessRules(read_only=True).to_metadata())
+    shutil.copy(public_file, trusted / "reader.key")
+    public, secret = smq_auth.load_certificate(secret_file)
+    server_public, server_secret = zmq.curve_keypair()
+    with smq_auth.ThreadAuthenticator(smq_ctx) as authenticator:
+        authenticator.configure_curve(location=str(trusted))
+        router = configure(smq_ctx.socket(securemq.ROUTER))
+        router.curve_server = True
+        router.curve_secretkey = server_secret
+        port = router.bind_to_random_port("tcp://127.0.0.1")
+        dealer: zmq.Socket[bytes] = configure(pz_ctx.socket(zmq.DEALER))
+        dealer.routing_id = b"reader"
+        dealer.curve_serverkey = server_public
+        dealer.curve_publickey = public
+        dealer.curve_secretkey = secret
+        dealer.connect(f"tcp://127.0.0.1:{port}")
+        dealer.send(b"dropped")
+        until(lambda: router.poll(10) == 0 and router.authz_counts.get("read_only_dropped"),
+              "the drop")
+        router.send_multipart([b"reader", b"hello"])
+        assert dealer.recv() == b"hello"

@@ -247,3 +247,20 @@ def test_handover_never_gives_an_entitled_id_to_an_unentitled_peer() -> None:
     join(r, heir)
     r.send([b"alice", b"to the heir"])
     assert heir.outbound.read_many() == [[b"to the heir"]]
+
+
+def test_xpub_manual_cannot_subscribe_a_limited_peer_beyond_its_rule() -> None:
+    options = SocketOptions(SocketType.XPUB)
+    options.xpub_manual = True
+    xpub = create(SocketType.XPUB, options)
+    limited = peer(AccessRules(subscribe=["sensor:temp"]))
+    join(xpub, limited)
+    limited.inbound.write([b"\x01secret"])
+    limited.inbound.write([b"\x01sensor:temp"])
+    assert xpub.recv() == ([b"\x01sensor:temp"], limited)  # the refused one never came up
+    xpub.subscribe(b"secret")  # the application tries to widen it: refused too
+    xpub.subscribe(b"sensor:temp")
+    xpub.send([b"secret stuff"])
+    xpub.send([b"sensor:temp 1"])
+    assert limited.outbound.read_many() == [[b"sensor:temp 1"]]
+    assert xpub.authz.counts == {SUBSCRIBE_REFUSED: 2}
