@@ -301,22 +301,23 @@ class Socket(_SyncSocket):
                     encoding: str = "utf-8", **kwargs: Any) -> asyncio.Future[Any]:
         if not isinstance(u, str):
             raise TypeError("send_string: str objects only")
-        return self.send(u.encode(encoding), flags)
+        return self.send(u.encode(encoding), flags, copy, **kwargs)
 
     send_unicode = send_string  # type: ignore[assignment]
 
     def send_json(self, obj: Any, flags: int = 0,  # type: ignore[override]
                   **kwargs: Any) -> asyncio.Future[Any]:
-        return self.send(json.dumps(obj, **kwargs).encode("utf-8"), flags)
+        send_kwargs = {key: kwargs.pop(key) for key in ("routing_id", "group") if key in kwargs}
+        return self.send(json.dumps(obj, **kwargs).encode("utf-8"), flags, **send_kwargs)
 
     def send_pyobj(self, obj: Any, flags: int = 0,  # type: ignore[override]
                    protocol: int = pickle.DEFAULT_PROTOCOL, **kwargs: Any) -> asyncio.Future[Any]:
-        return self.send(pickle.dumps(obj, protocol), flags)
+        return self.send(pickle.dumps(obj, protocol), flags, **kwargs)
 
     def send_serialized(self, msg: Any,  # type: ignore[override]
                         serialize: Callable[[Any], list[bytes]], flags: int = 0,
                         copy: bool = True, **kwargs: Any) -> asyncio.Future[Any]:
-        return self.send_multipart(serialize(msg), flags)
+        return self.send_multipart(serialize(msg), flags, copy, **kwargs)
 
     # -- receiving ------------------------------------------------------------------------------
     def _aio_recv_with(self, take: Callable[[], Any], flags: int, what: str) -> asyncio.Future[Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import threading
+import types
 import weakref
 from typing import Any, ClassVar
 
@@ -46,6 +47,11 @@ class Context:
     _instance_lock: ClassVar[threading.Lock] = threading.Lock()
     io: IOHub
     _sockopts: dict[int, Any]
+
+    def __class_getitem__(cls, item: Any) -> types.GenericAlias:
+        """pyzmq's Context is ``Generic[SocketType]``: ``zmq.Context[zmq.Socket]`` annotates
+        and subclasses (ipykernel does both)."""
+        return types.GenericAlias(cls, item)
 
     # Per-object, outside the dict that shadows share: the context this object shadows.
     __slots__ = ("__dict__", "__weakref__", "_shadow_of")

@@ -50,6 +50,11 @@ class Frame:
     def __bytes__(self) -> builtins.bytes:
         return self._bytes
 
+    def __buffer__(self, flags: int) -> memoryview:
+        """The buffer protocol (Python 3.12+, PEP 688): ``memoryview(frame)``,
+        ``numpy.frombuffer(frame)`` without a copy. On 3.11 use ``frame.buffer``."""
+        return memoryview(self._bytes)
+
     def __len__(self) -> int:
         return len(self._bytes)
 

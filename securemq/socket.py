@@ -18,6 +18,7 @@ import pickle
 import random
 import threading
 import time
+import types
 import warnings
 import weakref
 from collections import deque
@@ -155,6 +156,10 @@ def _shadowed(shadow: Socket | int) -> Socket:
 
 class Socket:
     """A ZeroMQ socket. Create it with ``Context.socket(type)``."""
+
+    def __class_getitem__(cls, item: Any) -> types.GenericAlias:
+        """pyzmq's Socket is ``Generic`` too: ``zmq.Socket[bytes]`` annotates and subclasses."""
+        return types.GenericAlias(cls, item)
 
     _closed: bool
     _shadow: bool
@@ -343,7 +348,10 @@ class Socket:
         self._check_open(f"setsockopt({option_name(option)})")
         code = int(option)
         if code in (SocketOption.SUBSCRIBE, SocketOption.UNSUBSCRIBE):
-            topic = value.encode() if isinstance(value, str) else value
+            topic = value
+            if isinstance(topic, str):  # (pyzmq: subscribe() encodes, setsockopt refuses)
+                raise TypeError(f"setsockopt({option_name(code)}): unicode not allowed, "
+                                "use setsockopt_string")
             if not isinstance(topic, bytes | bytearray | memoryview):
                 raise TypeError(f"setsockopt({option_name(code)}): expected bytes")
             manual = self._type == SocketType.XPUB and self._opts.xpub_manual
@@ -431,10 +439,13 @@ class Socket:
         self.setsockopt(SocketOption.RCVHWM, value)
 
     def subscribe(self, topic: bytes | str) -> None:
-        self.setsockopt(SocketOption.SUBSCRIBE, topic)
+        """Subscribe to a topic (str is UTF-8 encoded here; setsockopt takes bytes only)."""
+        self.setsockopt(SocketOption.SUBSCRIBE,
+                        topic.encode("utf-8") if isinstance(topic, str) else topic)
 
     def unsubscribe(self, topic: bytes | str) -> None:
-        self.setsockopt(SocketOption.UNSUBSCRIBE, topic)
+        self.setsockopt(SocketOption.UNSUBSCRIBE,
+                        topic.encode("utf-8") if isinstance(topic, str) else topic)
 
     # -- commands from the reactor and inproc peers -------------------------------------------
     def _process_commands(self) -> None:
@@ -611,24 +622,28 @@ class Socket:
         self._send_message(parts, flags)
         return FINISHED_TRACKER if track else None
 
+    # As pyzmq's: the keyword arguments of send (routing_id=, group= on the draft types, track=)
+    # pass through; send_json keeps the json ones for json.dumps.
     def send_string(self, u: str, flags: int = 0, copy: bool = True,
-                    encoding: str = "utf-8", **kwargs: Any) -> None:
+                    encoding: str = "utf-8", **kwargs: Any) -> MessageTracker | None:
         if not isinstance(u, str):
             raise TypeError("send_string: str objects only")
-        self.send(u.encode(encoding), flags)
+        return self.send(u.encode(encoding), flags, copy, **kwargs)
 
     send_unicode = send_string
 
-    def send_json(self, obj: Any, flags: int = 0, **kwargs: Any) -> None:
-        self.send(json.dumps(obj, **kwargs).encode("utf-8"), flags)
+    def send_json(self, obj: Any, flags: int = 0, **kwargs: Any) -> MessageTracker | None:
+        send_kwargs = {key: kwargs.pop(key) for key in ("routing_id", "group") if key in kwargs}
+        return self.send(json.dumps(obj, **kwargs).encode("utf-8"), flags, **send_kwargs)
 
     def send_pyobj(self, obj: Any, flags: int = 0, protocol: int = pickle.DEFAULT_PROTOCOL,
-                   **kwargs: Any) -> None:
-        self.send(pickle.dumps(obj, protocol), flags)
+                   **kwargs: Any) -> MessageTracker | None:
+        return self.send(pickle.dumps(obj, protocol), flags, **kwargs)
 
     def send_serialized(self, msg: Any, serialize: Callable[[Any], list[bytes]],
-                        flags: int = 0, copy: bool = True, **kwargs: Any) -> None:
-        self.send_multipart(serialize(msg), flags)
+                        flags: int = 0, copy: bool = True,
+                        **kwargs: Any) -> MessageTracker | None:
+        return self.send_multipart(serialize(msg), flags, copy, **kwargs)
 
     # -- receiving ----------------------------------------------------------------------------
     def _next_message(self, flags: int, tried: bool = False) -> tuple[list[bytes], Peer]:

@@ -95,7 +95,9 @@ class ZMQStream:
         self.setsockopt_unicode = getattr(socket, "setsockopt_unicode", socket.setsockopt_string)
         self.getsockopt_unicode = getattr(socket, "getsockopt_unicode", socket.getsockopt_string)
 
-        self.io_loop.add_handler(self._fd, self._handle_events, IOLoop.READ)
+        # The socket itself is registered (it has fileno()), as pyzmq does: then
+        # ``IOLoop.close(all_fds=True)`` closes the socket, not the descriptor behind its back.
+        self.io_loop.add_handler(self.socket, self._handle_events, IOLoop.READ)
 
     # -- callbacks ---------------------------------------------------------------------------
     def on_recv(self, callback: RecvCallback | None, copy: bool = True) -> None:
@@ -222,7 +224,7 @@ class ZMQStream:
             )
             self.io_loop.remove_handler(self._fd)
         else:
-            self.io_loop.remove_handler(self._fd)
+            self.io_loop.remove_handler(sock)
             sock.close(linger)
         self.socket = None  # type: ignore[assignment]
         if self._close_callback is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import pickle
 import select
+import threading
 from collections.abc import Coroutine
 from typing import Any
 
@@ -343,6 +344,30 @@ def test_socket_closed_behind_the_streams_back(make: MakeSocket) -> None:
         assert stream.socket is None
 
     run(main())
+
+
+def test_ioloop_close_all_fds_closes_the_streams_socket() -> None:
+    """As pyzmq, the stream registers the socket itself with the IOLoop, so
+    ``IOLoop.close(all_fds=True)`` (ipykernel's IOPub thread ends that way) closes the socket
+    instead of ``os.close()``-ing its FD behind securemq's back and leaving the socket open,
+    which made ``Context.term()`` wait for ever (a Jupyter kernel never exited)."""
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.PULL)
+    sock.linger = 0
+    sock.bind_to_random_port("tcp://127.0.0.1")
+    loop = asyncio.new_event_loop()
+
+    async def make_stream() -> ZMQStream:
+        return ZMQStream(sock)
+
+    stream = loop.run_until_complete(make_stream())
+    stream.io_loop.close(all_fds=True)
+    assert sock.closed
+    terminated = threading.Event()
+    term = threading.Thread(target=lambda: (ctx.term(), terminated.set()), daemon=True)
+    term.start()
+    term.join(BOUND)
+    assert terminated.is_set(), "Context.term() still waits for the stream's socket"
 
 
 def test_shortcut_methods_are_the_sockets(make: MakeSocket) -> None:

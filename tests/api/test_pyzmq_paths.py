@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import subprocess
 import sys
 import threading
+import time
 import warnings
 
 import pytest
@@ -139,6 +141,20 @@ def test_small_utils() -> None:
     assert called == []
 
 
+def test_utils_monitor_makes_zmq_asyncio_available() -> None:
+    """pyzmq's zmq.utils.monitor imports zmq.asyncio, and programs rely on it: pyzmq's
+    examples/monitoring/zmq_monitor_class.py names ``zmq.asyncio.Socket`` after importing only
+    ``zmq`` and ``zmq.utils.monitor``. Checked in a fresh interpreter (this one has it)."""
+    code = ("import sys, securemq\n"
+            "assert 'securemq.asyncio' not in sys.modules\n"
+            "from securemq.utils.monitor import recv_monitor_message\n"
+            "print(securemq.asyncio.Socket.__module__)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=30, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "securemq.asyncio"
+
+
 def test_curve_keygen(capsys: pytest.CaptureFixture[str]) -> None:
     curve_keygen.main(["--json"])
     keys = json.loads(capsys.readouterr().out)
@@ -191,3 +207,70 @@ def test_ioloop_authenticator_serves_plain(ctx: zmq.Context) -> None:
             auth.stop()
 
     assert asyncio.run(asyncio.wait_for(main(), 15)) == b"authenticated"
+
+
+def test_context_and_socket_are_generic_as_in_pyzmq() -> None:
+    """ipykernel annotates and subclasses ``zmq.Context[zmq.Socket[bytes]]``."""
+
+    class KernelContext(zmq.Context[zmq.Socket[bytes]]):
+        pass
+
+    assert zmq.Context[zmq.Socket].__origin__ is zmq.Context
+    ctx = KernelContext()
+    try:
+        sock = ctx.socket(zmq.PAIR)
+        assert isinstance(sock, zmq.Socket)
+        sock.close(linger=0)
+    finally:
+        ctx.term()
+
+
+def test_setsockopt_subscribe_takes_bytes_subscribe_takes_str(make: MakeSocket) -> None:
+    """pyzmq: ``setsockopt(SUBSCRIBE, str)`` is a TypeError (setsockopt_string encodes);
+    ``subscribe(str)`` encodes it as UTF-8."""
+    pub = make(zmq.PUB)
+    sub = make(zmq.SUB)
+    port = pub.bind_to_random_port("tcp://127.0.0.1")
+    with pytest.raises(TypeError, match="SUBSCRIBE"):
+        sub.setsockopt(zmq.SUBSCRIBE, "temp")  # type: ignore[arg-type]
+    sub.subscribe("tempé")
+    sub.setsockopt_string(zmq.SUBSCRIBE, "other")
+    sub.rcvtimeo = 100
+    sub.connect(f"tcp://127.0.0.1:{port}")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        pub.send("tempé 21".encode())
+        try:
+            assert sub.recv() == "tempé 21".encode()
+            break
+        except zmq.Again:
+            continue
+    else:
+        pytest.fail("the str subscription never matched")
+
+
+@pytest.mark.skipif(not zmq.DRAFT_API, reason="draft socket types")
+def test_send_helpers_pass_routing_id_through(make: MakeSocket) -> None:
+    """``send_string(..., routing_id=)`` / ``send_json`` / ``send_pyobj`` on a SERVER reach
+    the client they name, as pyzmq's do (pyzmq's examples/draft/client-server.py)."""
+    server = make(zmq.SERVER)
+    client = make(zmq.CLIENT)
+    port = server.bind_to_random_port("tcp://127.0.0.1")
+    client.connect(f"tcp://127.0.0.1:{port}")
+    server.rcvtimeo = client.rcvtimeo = 5000
+    client.send(b"hello")
+    frame = server.recv(copy=False)
+    rid = frame.routing_id
+    server.send_string("string", routing_id=rid)
+    server.send_json({"json": 1}, routing_id=rid, sort_keys=True)
+    server.send_pyobj(("pyobj",), routing_id=rid)
+    assert client.recv_string() == "string"
+    assert client.recv_json() == {"json": 1}
+    assert client.recv_pyobj() == ("pyobj",)
+    assert server.send_string("tracked", routing_id=rid, track=True).done
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="the buffer protocol in Python: 3.12+")
+def test_frame_offers_the_buffer_protocol() -> None:
+    frame = zmq.Frame(b"abc")
+    assert memoryview(frame).tobytes() == b"abc"  # type: ignore[arg-type]
