@@ -159,7 +159,10 @@ class Pipe:
     full pipe is refilled in batches rather than one message per wake-up.
     """
 
-    __slots__ = ("_queue", "closed", "hwm", "reader_wake", "ready_hook", "writer_wake")
+    __slots__ = (
+        "_queue", "closed", "dropped", "hwm", "messages", "reader_wake", "ready_hook",
+        "wire_bytes", "writer_wake",
+    )
 
     def __init__(self, hwm: int = 1000) -> None:
         self._queue: deque[Message] = deque()
@@ -172,6 +175,12 @@ class Pipe:
         # The other end is gone: nothing more will be written (reads drain what is queued),
         # and writes are refused.
         self.closed = False
+        # Statistics (Socket.stats): messages queued here (control messages put with
+        # force_write not counted), messages the socket dropped for this pipe at the HWM, and
+        # the ZMTP bytes its connection carried for it (framing and encryption included).
+        self.messages = 0
+        self.dropped = 0
+        self.wire_bytes = 0
 
     def __len__(self) -> int:
         return len(self._queue)
@@ -196,6 +205,7 @@ class Pipe:
         if hwm > 0 and len(queue) >= hwm:
             return False
         queue.append(msg)
+        self.messages += 1
         if len(queue) == 1:
             hook = self.ready_hook
             if hook is not None:
@@ -222,6 +232,7 @@ class Pipe:
         taken = min(room, len(msgs))
         if taken:
             queue.extend(msgs[:taken] if taken < len(msgs) else msgs)
+            self.messages += taken
             if was_empty or len(queue) == taken:
                 hook = self.ready_hook
                 if hook is not None:
@@ -310,16 +321,22 @@ class Mailbox:
 
 def write_to_all(pipes: Iterable[Pipe], msg: Message) -> int:
     """``pipe.write(msg)`` for each pipe (the fan-out hot path, inlined); how many did not
-    take it (full or closed)."""
+    take it (full or closed). A full pipe counts the message as dropped."""
     missed = 0
     for pipe in pipes:
         queue = pipe._queue
         if type(pipe) is not Pipe:
-            missed += not pipe.write(msg)
-        elif pipe.closed or 0 < pipe.hwm <= len(queue):
+            if not pipe.write(msg):
+                missed += 1
+                pipe.dropped += not pipe.closed
+        elif pipe.closed:
             missed += 1
+        elif 0 < pipe.hwm <= len(queue):
+            missed += 1
+            pipe.dropped += 1
         else:
             queue.append(msg)
+            pipe.messages += 1
             if len(queue) == 1:
                 hook = pipe.ready_hook
                 if hook is not None:
@@ -341,6 +358,7 @@ class ConflatePipe(Pipe):
             return False
         self._queue.clear()
         self._queue.append(msg)
+        self.messages += 1
         hook = self.ready_hook
         if hook is not None:
             hook()

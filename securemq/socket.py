@@ -51,6 +51,7 @@ from .monitor import SocketMonitor
 from .options import SOCKET_HANDLED, SocketOptions, option_name
 from .pipe import ATTACH, HICCUP, ConflatePipe, Mailbox, Peer, Waker
 from .routing.draft import decode_routing_id, encode_routing_id
+from .stats import socket_stats
 from .tracker import FINISHED_TRACKER, MessageTracker
 from .transports.endpoint import parse_endpoint
 from .transports.inproc import InprocEnd
@@ -974,6 +975,16 @@ class Socket:
             return []
         return [{"endpoint": c.endpoint, "received": c.received, "lost": c.lost}
                 for c in checker.counts()]
+
+    def stats(self) -> dict[str, Any]:
+        """This socket's statistics (securemq): connections up now, connects, disconnects,
+        reconnects, handshake failures by kind, throttled addresses, messages and bytes in and
+        out, messages dropped at the HWM, queue depths, per peer too (``peers``); ``lost`` with
+        SEQUENCE, ``refused`` with authorization rules. ``securemq.stats.PrometheusCollector``
+        exports them."""
+        self._check_open("stats")
+        self._process_commands()
+        return socket_stats(self)
 
     def _has_inproc_peer(self) -> bool:
         return any(peer.endpoint.startswith("inproc://") for peer in list(self._peers))

@@ -233,6 +233,8 @@ class StreamEngine:
         self.saw_traffic()
         self.adapt_read_size(len(data))
         self._handle(self.conn.receive_data(data))
+        if self.peer is not None:  # (after _handle: the chunk may have ended the handshake)
+            self.peer.inbound.wire_bytes += len(data)
         if not data and not self.closed:
             self._fail(PeerClosed())
 
@@ -481,6 +483,8 @@ class StreamEngine:
     def consume_sent(self, sent: int) -> None:
         """Drop the first ``sent`` bytes of the output buffer (written by sendmsg)."""
         out = self.out
+        if self.peer is not None:
+            self.peer.outbound.wire_bytes += sent
         while sent:
             head = out[0]
             size = len(head)

@@ -184,6 +184,8 @@ class ReadLease:
             except OSError:
                 data = b""
             engine.saw_traffic()
+            if engine.peer is not None:
+                engine.peer.inbound.wire_bytes += len(data)
             if len(data) == engine.read_size:
                 engine.adapt_read_size(len(data))
             events = engine.conn.receive_data(data)

@@ -44,6 +44,11 @@ from .udp import UdpReceiver, UdpSender
 # How long a connection the socket ended (STREAM) may take to write what was queued for it.
 END_PEER_LINGER_MS = 30_000
 
+_FAILURE_COUNTS = {
+    Event.HANDSHAKE_FAILED_AUTH: "handshake_failed_auth",
+    Event.HANDSHAKE_FAILED_PROTOCOL: "handshake_failed_protocol",
+    Event.HANDSHAKE_FAILED_NO_DETAIL: "handshake_failed_no_detail",
+}
 _HANDSHAKE_FAILURES = frozenset({
     Event.HANDSHAKE_FAILED_AUTH, Event.HANDSHAKE_FAILED_PROTOCOL, Event.HANDSHAKE_FAILED_NO_DETAIL,
 })
@@ -286,6 +291,7 @@ class SocketSession:
             # FAILED_AUTH_LIMIT: this address has used up its failed handshakes for now.
             sock.close()
             self.monitor_event(Event.HANDSHAKE_THROTTLED, self._failure_budget.refused, peer_addr)
+            self.status.count("throttled")
             return
         delay = self._auth_failures.delay(peer_addr, opts.failed_auth_backoff)
         if delay > 0:
@@ -343,6 +349,7 @@ class SocketSession:
                 _notify_connect(peer, opts)
                 if connecter.handshaken:
                     self.mailbox.post(HICCUP, peer)
+                    self.status.count("reconnects")
                 connecter.handshaken = True
                 self.ready_engines.append(engine)
                 self.status.up()
@@ -389,6 +396,8 @@ class SocketSession:
                 self._auth_failures.failed(engine.peer_address)
                 self._failure_budget.failed(engine.peer_address,
                                             engine.options.failed_auth_limit)
+        if not engine.ready and error is not None and error.event in _HANDSHAKE_FAILURES:
+            self.status.count(_FAILURE_COUNTS[error.event])
         if (engine.ready or error is not None) and not self.closed:
             # libzmq reports DISCONNECTED after every connection error, handshake or not;
             # a local close reports nothing.

@@ -63,17 +63,31 @@ class ConnectionStatus:
         self.ready = 0
         self.failures: list[Outcome] = []
         self.stopped_connecters = 0
+        # Running totals for Socket.stats(): connects, disconnects, reconnects, throttled,
+        # handshake_failed_auth / _protocol / _no_detail (both roles).
+        self.counts: dict[str, int] = {}
 
     def up(self) -> None:
         with self._lock:
             self.ready += 1
             self.failures.clear()
+            self.counts["connects"] = self.counts.get("connects", 0) + 1
         self._changed()
 
     def down(self) -> None:
         with self._lock:
             self.ready = max(0, self.ready - 1)
+            self.counts["disconnects"] = self.counts.get("disconnects", 0) + 1
         self._changed()
+
+    def count(self, name: str) -> None:
+        """One more of ``name`` (a total that ends no wait: no wake-up)."""
+        with self._lock:
+            self.counts[name] = self.counts.get(name, 0) + 1
+
+    def totals(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self.counts)
 
     def failed(self, outcome: Outcome, *, wake: bool = True) -> None:
         """Record a failure; ``wake=False`` for one that ends no wait (a dial to retry): the

@@ -247,7 +247,9 @@ class XPub(Routing):
             return False
         missed = 0
         for peer in targets:
-            missed += not peer.outbound.write(stamper.stamped(peer, msg))
+            if not peer.outbound.write(stamper.stamped(peer, msg)):
+                missed += 1
+                peer.outbound.dropped += not peer.outbound.closed
         self.dropped = missed > 0
         return True
 

@@ -150,7 +150,10 @@ class Router(Routing):
             return True
         if peer.outbound.write(msg[1:]):
             return True
-        return not self.options.router_mandatory  # full: dropped, or wait with MANDATORY
+        if self.options.router_mandatory:
+            return False  # full: wait (or EAGAIN)
+        peer.outbound.dropped += 1  # full: dropped
+        return True
 
     def _drop_from_ignored(self) -> None:
         for peer in self._ignored:

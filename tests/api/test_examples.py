@@ -58,6 +58,13 @@ EXPECTED: dict[str, list[str]] = {
         "wss+curve: reply 'pong 2'",
         "wss: a client expecting bank.example was refused",
     ],
+    "stats.py": [
+        "fast subscriber: received",
+        "publisher: handshakes refused by ZAP: 1",
+        'prometheus: securemq_handshake_failures_total{kind="auth",socket="feed",type="PUB"} 1.0',
+        'prometheus: securemq_connections{socket="feed",type="PUB"} 2.0',
+        "stats: done",
+    ],
     "pair_inproc.py": [
         "step 1: ready, signaling step 2",
         "step 2: got READY from step 1, signaling step 3",
@@ -94,6 +101,17 @@ def test_example_runs(name: str) -> None:
                                    f"{result.stderr}"
     assert "Traceback" not in result.stderr, result.stderr
     assert_lines_in_order(result.stdout, EXPECTED[name])
+
+
+def test_stats_example_shows_the_slow_subscriber_dropped_alone() -> None:
+    result = run_example("stats.py")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    received, sent = lines[0].removeprefix("fast subscriber: received ").split(" of ")
+    assert received == sent, result.stdout
+    peers = [line for line in lines if line.startswith("  subscriber:")]
+    assert len(peers) == 2 and "0 dropped" in peers[0] and "0 dropped" not in peers[1], \
+        result.stdout
 
 
 def test_pipeline_spreads_work_over_all_workers() -> None:
