@@ -128,6 +128,8 @@ def test_write_turns_follow_state_not_time(ctx: zmq.Context, reactor_only: list[
 
     monkeypatch.setattr(fastpath, "write_turn", recording)
     # Idle (the reactor went round since the warm-up): the caller writes the message itself.
+    # (The server's recv may have read the warm-up itself, leaving the reactor asleep: wake it.)
+    engine.reactor.call_soon(lambda: None)
     _until(lambda: engine.reactor.turns != engine.turn_mark, "the reactor to go round")
     client.send(b"one")
     assert len(taken) == 1 and refused == 0
