@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import constants
+from . import constants, utils
 from .constants import *  # noqa: F403
 from .constants import (
     FAILED_AUTH_BACKOFF,
@@ -18,6 +18,7 @@ from .constants import (
     Event,
     Flag,
     MessageOption,
+    NormMode,
     PollEvent,
     ProtocolError,
     SecurityMechanism,
@@ -136,6 +137,7 @@ __all__ = [
     "Flag", "Frame", "Message", "MessageOption", "NotDone", "PollEvent", "Poller",
     "ProtocolError", "SecurityMechanism", "Socket", "SocketOption", "SocketType", "ZMQBaseError",
     "ZMQBindError", "ZMQError", "ZMQVersionError", "constants", "curve_keypair", "curve_public",
+    "NormMode", "utils",
     "device", "has", "proxy", "proxy_steerable", "pyzmq_version", "select", "strerror",
     "zmq_version", "zmq_version_info",
 ]

@@ -195,9 +195,23 @@ class ContextOption(IntEnum):
     IO_THREADS = 1
     MAX_SOCKETS = 2
     SOCKET_LIMIT = 3
+    THREAD_PRIORITY = 3  # (libzmq: set-only, the same number as the get-only SOCKET_LIMIT)
     THREAD_SCHED_POLICY = 4
     MAX_MSGSZ = 5
     MSG_T_SIZE = 6
+    THREAD_AFFINITY_CPU_ADD = 7
+    THREAD_AFFINITY_CPU_REMOVE = 8
+    THREAD_NAME_PREFIX = 9
+
+
+class NormMode(IntEnum):
+    """NORM_MODE values (libzmq's NORM transport, which securemq does not offer)."""
+
+    FIXED = 0
+    CC = 1
+    CCL = 2
+    CCE = 3
+    CCE_ECNONLY = 4
 
 
 class SecurityMechanism(IntEnum):
@@ -230,6 +244,9 @@ class Event(IntFlag):
     HANDSHAKE_FAILED_PROTOCOL = 0x2000
     HANDSHAKE_FAILED_AUTH = 0x4000
     ALL = 0xFFFF
+    ALL_V1 = 0xFFFF
+    PIPES_STATS = 0x10000  # (libzmq draft: zmq_socket_monitor_pipes_stats, not offered here)
+    ALL_V2 = 0x1FFFF
     # securemq's own events, above libzmq's 16 bits: a monitor gets them only when its mask
     # names them (ALL does not), in a first frame of 8 bytes (uint32 event, uint32 value).
     MESSAGES_LOST = 0x0100_0000  # SEQUENCE: value = messages lost, endpoint = the publisher
@@ -259,6 +276,7 @@ class ProtocolError(IntEnum):
     ZAP_BAD_VERSION = 0x20000003
     ZAP_INVALID_STATUS_CODE = 0x20000004
     ZAP_INVALID_METADATA = 0x20000005
+    WS_UNSPECIFIED = 0x30000000
 
 
 ZMQ_HAUSNUMERO = 156384712
@@ -337,6 +355,8 @@ REQ = SocketType.REQ
 REP = SocketType.REP
 DEALER = SocketType.DEALER
 ROUTER = SocketType.ROUTER
+XREQ = SocketType.DEALER  # (the old names, kept by libzmq and pyzmq)
+XREP = SocketType.ROUTER
 PULL = SocketType.PULL
 PUSH = SocketType.PUSH
 XPUB = SocketType.XPUB
@@ -479,6 +499,15 @@ IO_THREADS = ContextOption.IO_THREADS
 MAX_SOCKETS = ContextOption.MAX_SOCKETS
 SOCKET_LIMIT = ContextOption.SOCKET_LIMIT
 THREAD_SCHED_POLICY = ContextOption.THREAD_SCHED_POLICY
+THREAD_PRIORITY = ContextOption.THREAD_PRIORITY
+THREAD_AFFINITY_CPU_ADD = ContextOption.THREAD_AFFINITY_CPU_ADD
+THREAD_AFFINITY_CPU_REMOVE = ContextOption.THREAD_AFFINITY_CPU_REMOVE
+THREAD_NAME_PREFIX = ContextOption.THREAD_NAME_PREFIX
+NORM_FIXED = NormMode.FIXED
+NORM_CC = NormMode.CC
+NORM_CCL = NormMode.CCL
+NORM_CCE = NormMode.CCE
+NORM_CCE_ECNONLY = NormMode.CCE_ECNONLY
 MAX_MSGSZ = ContextOption.MAX_MSGSZ
 MSG_T_SIZE = ContextOption.MSG_T_SIZE
 NULL = SecurityMechanism.NULL
@@ -531,6 +560,9 @@ EVENT_HANDSHAKE_SUCCEEDED = Event.HANDSHAKE_SUCCEEDED
 EVENT_HANDSHAKE_FAILED_PROTOCOL = Event.HANDSHAKE_FAILED_PROTOCOL
 EVENT_HANDSHAKE_FAILED_AUTH = Event.HANDSHAKE_FAILED_AUTH
 EVENT_ALL = Event.ALL
+EVENT_ALL_V1 = Event.ALL_V1
+EVENT_ALL_V2 = Event.ALL_V2
+EVENT_PIPES_STATS = Event.PIPES_STATS
 EVENT_MESSAGES_LOST = Event.MESSAGES_LOST
 EVENT_HANDSHAKE_THROTTLED = Event.HANDSHAKE_THROTTLED
 PROTOCOL_ERROR_ZMTP_UNSPECIFIED = ProtocolError.ZMTP_UNSPECIFIED
@@ -553,6 +585,7 @@ PROTOCOL_ERROR_ZAP_BAD_REQUEST_ID = ProtocolError.ZAP_BAD_REQUEST_ID
 PROTOCOL_ERROR_ZAP_BAD_VERSION = ProtocolError.ZAP_BAD_VERSION
 PROTOCOL_ERROR_ZAP_INVALID_STATUS_CODE = ProtocolError.ZAP_INVALID_STATUS_CODE
 PROTOCOL_ERROR_ZAP_INVALID_METADATA = ProtocolError.ZAP_INVALID_METADATA
+PROTOCOL_ERROR_WS_UNSPECIFIED = ProtocolError.WS_UNSPECIFIED
 
 
 # -- DRAFT socket types: module-level aliases (libzmq numbering, include/zmq.h draft section).

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import builtins
-from typing import Any
+import sys
+from typing import TYPE_CHECKING, Any
 
 from .constants import Errno, MessageOption
 from .error import ZMQError
@@ -12,10 +13,40 @@ from .tracker import FINISHED_TRACKER
 _EMPTY: dict[str, bytes] = {}
 
 
-class Frame:
-    """pyzmq's zmq.Frame: ``bytes``/``buffer``, ``more``, ``get(property)``."""
+if TYPE_CHECKING or sys.version_info >= (3, 12):
+    class _Payload:
+        """Python 3.12+: Frame offers the buffer protocol through ``__buffer__`` (PEP 688)."""
 
-    __slots__ = ("_bytes", "_properties", "group", "more", "routing_id", "tracker")
+        __slots__ = ()
+
+        def __new__(cls, data: Any = b"", *args: Any, **kwargs: Any) -> Any:
+            return super().__new__(cls)
+else:
+    class _Payload(bytes):
+        """Python 3.11: a pure-Python class can offer the buffer protocol only by deriving
+        from a type that has it. pyzmq programs hand a Frame to ``numpy.frombuffer``,
+        ``memoryview`` or ``hashlib`` as they would bytes, so here the Frame holds its own
+        copy of the payload (one copy per ``copy=False`` frame; 3.12+ makes none)."""
+
+        def __new__(cls, data: Any = b"", *args: Any, **kwargs: Any) -> Any:
+            if isinstance(data, str):
+                raise TypeError("Frame: str is not allowed, encode it first")
+            return super().__new__(cls, data)
+
+
+class Frame(_Payload):
+    """pyzmq's zmq.Frame: ``bytes``/``buffer``, ``more``, ``get(property)``.
+
+    Data and attributes live in the instance dict on every Python (a bytes-derived class may
+    not have slots), so a Frame is laid out alike on 3.11 and 3.12+.
+    """
+
+    _bytes: builtins.bytes
+    _properties: dict[str, builtins.bytes]
+    more: bool
+    tracker: Any
+    routing_id: int | None
+    group: str | None
 
     def __init__(
         self,
@@ -52,7 +83,7 @@ class Frame:
 
     def __buffer__(self, flags: int) -> memoryview:
         """The buffer protocol (Python 3.12+, PEP 688): ``memoryview(frame)``,
-        ``numpy.frombuffer(frame)`` without a copy. On 3.11 use ``frame.buffer``."""
+        ``numpy.frombuffer(frame)`` without a copy (on 3.11 the Frame's own bytes serve)."""
         return memoryview(self._bytes)
 
     def __len__(self) -> int:
@@ -70,6 +101,9 @@ class Frame:
 
     def __repr__(self) -> str:
         return f"<securemq.Frame({self._bytes[:32]!r}{'...' if len(self._bytes) > 32 else ''})>"
+
+    def __str__(self) -> str:  # (as pyzmq: the repr, not the bytes' str on 3.11)
+        return self.__repr__()
 
     def get(self, option: int | str) -> Any:
         """A message property by name (str), or MORE by option number, like pyzmq."""

@@ -124,10 +124,10 @@ class _MonitorSlot:
 
 
 def _as_bytes(data: Any, what: str = "send") -> bytes:
+    if isinstance(data, Frame):  # (first: on Python 3.11 a Frame is a bytes too)
+        return data.bytes
     if isinstance(data, bytes):
         return data
-    if isinstance(data, Frame):
-        return data.bytes
     if isinstance(data, bytearray | memoryview):
         return bytes(data)
     if isinstance(data, str):

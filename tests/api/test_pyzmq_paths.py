@@ -270,7 +270,47 @@ def test_send_helpers_pass_routing_id_through(make: MakeSocket) -> None:
     assert server.send_string("tracked", routing_id=rid, track=True).done
 
 
-@pytest.mark.skipif(sys.version_info < (3, 12), reason="the buffer protocol in Python: 3.12+")
-def test_frame_offers_the_buffer_protocol() -> None:
-    frame = zmq.Frame(b"abc")
-    assert memoryview(frame).tobytes() == b"abc"  # type: ignore[arg-type]
+def test_frame_offers_the_buffer_protocol(make: MakeSocket) -> None:
+    """As pyzmq's: a received Frame goes wherever a buffer goes (pyzmq's
+    examples/serialization/serialsocket.py hands it to numpy.frombuffer), on 3.11 too."""
+    import hashlib
+
+    import numpy
+
+    pull = make(zmq.PULL)
+    push = make(zmq.PUSH)
+    pull.bind("inproc://frames")
+    push.connect("inproc://frames")
+    pull.rcvtimeo = 5000
+    payload = numpy.arange(6, dtype="int32")
+    push.send(payload)
+    frame = pull.recv(copy=False)
+    assert isinstance(frame, zmq.Frame)
+    assert numpy.array_equal(numpy.frombuffer(frame, dtype="int32"), payload)  # type: ignore[call-overload]
+    assert memoryview(frame).tobytes() == payload.tobytes()  # type: ignore[arg-type]
+    assert hashlib.sha256(frame).digest() == hashlib.sha256(payload).digest()  # type: ignore[arg-type]
+    assert frame.get(zmq.MORE) == 0
+    assert str(frame) == repr(frame) and repr(frame).startswith("<securemq.Frame(")
+    # Sent on, a Frame is its payload: the receiver gets bytes, not a Frame.
+    push.send(frame)
+    push.send_multipart([frame, zmq.Frame(b"tail")])
+    again = pull.recv()
+    assert type(again) is bytes and again == payload.tobytes()
+    parts = pull.recv_multipart()
+    assert [type(p) for p in parts] == [bytes, bytes] and parts[1] == b"tail"
+    with pytest.raises(TypeError, match="str"):
+        zmq.Frame("text")  # type: ignore[arg-type]
+
+
+def test_every_public_name_of_pyzmq_is_here_with_its_value() -> None:
+    """``import securemq as zmq``: each public name of pyzmq's top level exists, and each
+    constant has libzmq's number (only the C build helpers and stdlib re-exports are not)."""
+    not_offered = {"get_includes", "get_library_dirs", "Enum", "contextmanager", "os", "sys"}
+    missing = [name for name in dir(pyzmq)
+               if not name.startswith("_") and not hasattr(zmq, name) and name not in not_offered]
+    assert missing == []
+    differ = [name for name in dir(pyzmq)
+              if name.isupper() and isinstance(getattr(pyzmq, name), int)
+              and int(getattr(pyzmq, name)) != int(getattr(zmq, name))]
+    assert differ == []
+    assert zmq.XREP == zmq.ROUTER and zmq.XREQ == zmq.DEALER
