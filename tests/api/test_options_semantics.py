@@ -20,6 +20,7 @@ import zmq as pyzmq
 
 import securemq
 from tests.api.test_socket_semantics import bind_tcp, drain, make, nothing_arrives
+from tests.draft_libzmq import skip_without_draft_libzmq
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -154,6 +155,7 @@ def test_probe_router_is_set_only_and_type_checked(impl: Impl) -> None:
 # -- ROUTER_NOTIFY ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("notify", [0, 1, 2, 3])
 def test_router_notify_on_a_binding_router(impl: Impl, notify: int) -> None:
+    skip_without_draft_libzmq(impl[0])
     module, _ctx = impl
     router = make(impl, module.ROUTER, router_notify=notify)
     assert router.getsockopt(module.ROUTER_NOTIFY) == notify
@@ -170,6 +172,7 @@ def test_router_notify_on_a_binding_router(impl: Impl, notify: int) -> None:
 
 
 def test_router_notify_on_a_connecting_router(impl: Impl) -> None:
+    skip_without_draft_libzmq(impl[0])
     module, _ctx = impl
     dealer = make(impl, module.DEALER, routing_id=b"srv")
     endpoint = bind_tcp(dealer)
@@ -182,6 +185,7 @@ def test_router_notify_on_a_connecting_router(impl: Impl) -> None:
 
 def test_router_notify_says_nothing_over_inproc(impl: Impl) -> None:
     """The notifications come from the stream engine in libzmq: inproc has none."""
+    skip_without_draft_libzmq(impl[0])
     module, _ctx = impl
     router = make(impl, module.ROUTER, router_notify=3)
     endpoint = bind(router, "inproc")
@@ -195,6 +199,7 @@ def test_router_notify_says_nothing_over_inproc(impl: Impl) -> None:
 
 @pytest.mark.parametrize("value", [-1, 4])
 def test_router_notify_range(impl: Impl, value: int) -> None:
+    skip_without_draft_libzmq(impl[0])
     module, _ctx = impl
     with pytest.raises(module.ZMQError) as info:
         make(impl, module.ROUTER).setsockopt(module.ROUTER_NOTIFY, value)
@@ -371,6 +376,7 @@ def test_xpub_verbosity(impl: Impl, mode: str) -> None:
 @pytest.mark.parametrize("verbose_unsubscribe", [0, 1])
 def test_xsub_verbose_unsubscribe_forwards_every_cancel(impl: Impl,
                                                         verbose_unsubscribe: int) -> None:
+    skip_without_draft_libzmq(impl[0])
     module, _ctx = impl
     xpub = make(impl, module.XPUB, xpub_verboser=1)
     endpoint = bind_tcp(xpub)
@@ -415,6 +421,7 @@ def test_only_first_subscribe_on_xsub_keeps_data_frames_data(impl: Impl) -> None
 
 
 def test_topics_count(impl: Impl) -> None:
+    skip_without_draft_libzmq(impl[0])
     module, _ctx = impl
     sub = make(impl, module.SUB)
     for topic in (b"a", b"b", b"a"):

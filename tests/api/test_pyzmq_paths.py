@@ -311,6 +311,7 @@ def test_every_public_name_of_pyzmq_is_here_with_its_value() -> None:
     assert missing == []
     differ = [name for name in dir(pyzmq)
               if name.isupper() and isinstance(getattr(pyzmq, name), int)
+              and not isinstance(getattr(pyzmq, name), bool)  # (DRAFT_API: how pyzmq was built)
               and int(getattr(pyzmq, name)) != int(getattr(zmq, name))]
     assert differ == []
     assert zmq.XREP == zmq.ROUTER and zmq.XREQ == zmq.DEALER

@@ -17,6 +17,7 @@ import pytest
 import zmq as pyzmq
 
 import securemq
+from tests.draft_libzmq import skip_without_draft_libzmq
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -93,6 +94,7 @@ def test_probe_router(contexts: dict[ModuleType, Any], ours: ModuleType, theirs:
 @pytest.mark.parametrize(("ours", "theirs"), DIRECTIONS, ids=IDS)
 def test_router_notify_binding(contexts: dict[ModuleType, Any], ours: ModuleType,
                                theirs: ModuleType) -> None:
+    skip_without_draft_libzmq()
     router = make(contexts, ours, "ROUTER", router_notify=3)
     endpoint = bind_tcp(router)
     dealer = make(contexts, theirs, "DEALER", routing_id=b"D")
@@ -107,6 +109,7 @@ def test_router_notify_binding(contexts: dict[ModuleType, Any], ours: ModuleType
 @pytest.mark.parametrize(("ours", "theirs"), DIRECTIONS, ids=IDS)
 def test_router_notify_connecting(contexts: dict[ModuleType, Any], ours: ModuleType,
                                   theirs: ModuleType) -> None:
+    skip_without_draft_libzmq()
     dealer = make(contexts, theirs, "DEALER", routing_id=b"srv")
     endpoint = bind_tcp(dealer)
     router = make(contexts, ours, "ROUTER", router_notify=3)
@@ -173,6 +176,7 @@ def test_xpub_manual_last_value_cache(contexts: dict[ModuleType, Any], ours: Mod
 @pytest.mark.parametrize(("ours", "theirs"), DIRECTIONS, ids=IDS)
 def test_xsub_verbose_unsubscribe_reaches_an_xpub(contexts: dict[ModuleType, Any],
                                                   ours: ModuleType, theirs: ModuleType) -> None:
+    skip_without_draft_libzmq()
     xpub = make(contexts, theirs, "XPUB", xpub_verboser=1)
     endpoint = bind_tcp(xpub)
     xsub = make(contexts, ours, "XSUB", xsub_verbose_unsubscribe=1)
