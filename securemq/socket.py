@@ -280,6 +280,7 @@ class Socket:
         self._inproc = InprocEnd(int(stype), self._opts, self._mailbox)
         # The reactor side, made on the reactor thread by the first tcp/ipc bind or connect.
         self._session: SocketSession | None = None
+        self._session_posted = False  # (a call that makes the session is on its way)
         self._read_lease: ReadLease | None = None
         self._connect_peer: Peer | None = None  # the peer of the last tcp/ipc/udp connect()
         # What became of the connections (written by the session, read by wait_ready).
@@ -887,7 +888,14 @@ class Socket:
                     peer.outbound.force_write([b""])  # PROBE_ROUTER: first on the new pipe
                 self._mailbox.post(ATTACH, peer)
             self._connect_peer = peer
-            self._hub.call(lambda: self._io().connect(ep, opts, peer))
+            if ep.transport == "udp":  # (a bad group or interface is an error of connect())
+                self._hub.call(lambda: self._io().connect(ep, opts, peer))
+            else:
+                # As libzmq, connect() does not wait for the I/O thread: the connecter reports
+                # every failure of its own (monitor events, retries), and what this socket asks
+                # of the reactor later (close, disconnect, ...) runs after it, in order.
+                self._session_posted = True
+                self._hub.post(lambda: self._io().connect(ep, opts, peer))
         self._connect_eps[str(ep)] = ep.transport
         self._last_endpoint = str(ep).encode()
         # As libzmq, the pipe is attached inside connect(): a SUB's subscriptions go out now.
@@ -936,9 +944,12 @@ class Socket:
             peer.outbound.reader_wake()
         self._waker.wake()
         reactor = self._hub.reactor_if_running
-        if self._session is not None and reactor is not None:
-            session = self._session
+        session = self._session
+        if session is not None and reactor is not None:
             reactor.call_soon(lambda: session.close(linger_ms))
+        elif self._session_posted and reactor is not None:
+            # A connect() posted just before has not made the session yet: close it after.
+            reactor.call_soon(lambda: self._io().close(linger_ms))
         else:
             self._monitor.stop()
             self._hub.finished(self._mailbox)

@@ -58,6 +58,11 @@ class IOHub:
         result: T = self.reactor().run_sync(fn, timeout=REACTOR_CALL_TIMEOUT)
         return result
 
+    def post(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` on the I/O thread, in order with every other call, without waiting for
+        it (an exception it raises is logged there)."""
+        self.reactor().call_soon(fn)
+
     def session_made(self, session: Any) -> None:
         """A socket's session exists (reactor thread): its connections can be revoked."""
         self._sessions.add(session)
