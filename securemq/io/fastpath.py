@@ -9,13 +9,16 @@ this module, and only by *acquiring* it under the connection's lock (never by wa
 * **A write turn** (``write_turn``). When a send makes the outbound pipe non-empty, the caller
   may write that message itself instead of waking the reactor -- if it gets the connection lock
   at once, the handshake is done, the connection is not closing or lingering, nothing waits in
-  the output buffer, the reactor is neither waiting for writability nor about to flush, and the
-  connection is *idle*: the reactor has gone round its loop since the caller's last turn, or the
-  peer has sent something since (a request/reply exchange). In a burst the caller therefore
-  writes the first message and every later one goes to the reactor, which writes in batches; the
-  choice follows the connection's state, not a clock. What the OS socket does not take stays in
-  the output buffer, and a failed write leaves everything there; in both cases, and whenever
-  more messages wait in the pipe, the turn ends by handing over to the reactor (``call_soon``),
+  the output buffer or in a read lease's stash, the reactor is neither waiting for writability
+  nor about to flush, the reactor is not running its handlers (when it is, the message joins
+  its next batch: a system call on the caller's thread would only hand the interpreter lock
+  back and forth between the two threads), and the connection is *idle*: the reactor has gone
+  round its loop since the caller's last turn, or the peer has sent something since (a
+  request/reply exchange). In a burst the caller therefore writes the first message and every
+  later one goes to the reactor, which writes in batches; the choice follows the state of the
+  connection and of the reactor, not a clock. What the OS socket does not take stays in the
+  output buffer, and a failed write leaves everything there; in both cases, and whenever more
+  messages wait in the pipe, the turn ends by handing over to the reactor (``call_soon``),
   which arms writability, reports the error and closes. Fan-out sockets (PUB, XPUB) never take
   turns: one send would cost a system call per subscriber on the caller's thread.
 
@@ -100,7 +103,11 @@ def write_turn(engine: Connection) -> bool:
         if (
             engine.closed or not engine.ready or engine.lingering or engine.out
             or engine.writing or engine.flush_scheduled or peer is None
+            # (a read lease stashed what it met -- perhaps the end of the connection, which the
+            # sans-IO side already knows and the engine not yet: the reactor goes first)
+            or engine.stash
             or (reactor.turns == engine.turn_mark and engine.reads == engine.reads_mark)
+            or reactor.dispatching
         ):
             return False
         engine.turn_mark = reactor.turns

@@ -96,6 +96,10 @@ class Reactor:
         # Loop iterations so far: a connection the reactor wrote to since a caller's last direct
         # write is idle again for the caller (io/fastpath.py).
         self.turns = 0
+        # True while the loop runs I/O handlers, calls and timers, False while it waits in the
+        # selector and wakes sockets (read by other threads without a lock: a hint for the
+        # write turn, never for correctness).
+        self.dispatching = False
         # epoll and kqueue see a registration made by another thread at once; the others only
         # on their next call.
         self._poke_on_change = self.selector_name not in ("EpollSelector", "KqueueSelector")
@@ -266,6 +270,7 @@ class Reactor:
             ready = self._selector.select(timeout)
         except OSError:
             ready = []
+        self.dispatching = True
         for key, mask in ready:
             handlers = key.data
             if handlers is None:
@@ -298,6 +303,7 @@ class Reactor:
                         timer.callback()
                     except Exception:
                         log.exception("securemq: timer failed")
+        self.dispatching = False
         if self._deferred:
             # Just before the loop blocks again (see defer()).
             deferred, self._deferred = self._deferred, {}
