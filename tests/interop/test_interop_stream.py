@@ -11,7 +11,6 @@ import errno
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +23,6 @@ from .conftest import configure, next_event, watch
 
 LIBS = {"securemq": securemq, "pyzmq": zmq}
 BOTH = pytest.mark.parametrize("lib", ["securemq", "pyzmq"])
-
-
-@pytest.fixture
-def contexts() -> Iterator[dict[str, Any]]:
-    made = {"securemq": securemq.Context(), "pyzmq": zmq.Context()}
-    yield made
-    for ctx in made.values():
-        ctx.destroy(linger=0)
 
 
 def stream(contexts: dict[str, Any], lib: str, timeout_ms: int = 5000, **options: Any) -> Any:

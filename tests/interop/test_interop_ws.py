@@ -16,7 +16,6 @@ import os
 import socket
 import struct
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -35,14 +34,6 @@ LIBS = {"securemq": securemq, "pyzmq": zmq}
 DIRECTIONS = [("securemq", "pyzmq"), ("pyzmq", "securemq"), ("securemq", "securemq")]
 DIRECTION_IDS = ["smq_server", "pyzmq_server", "smq_both"]
 QUIET_MS = 500
-
-
-@pytest.fixture
-def contexts() -> Iterator[dict[str, Any]]:
-    made = {"securemq": securemq.Context(), "pyzmq": zmq.Context()}
-    yield made
-    for ctx in made.values():
-        ctx.destroy(linger=0)
 
 
 def make(contexts: dict[str, Any], lib: str, kind: str, timeout_ms: int = 5000) -> Any:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import struct
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,14 +16,6 @@ from securemq.pipe import Peer, Pipe
 from securemq.routing.sequence import Checker, Stamper
 
 from .conftest import configure
-
-
-@pytest.fixture
-def contexts() -> Iterator[dict[str, Any]]:
-    made = {"securemq": securemq.Context(), "pyzmq": zmq.Context()}
-    yield made
-    for ctx in made.values():
-        ctx.destroy(linger=0)
 
 
 def _peer(announces: bool, endpoint: str = "tcp://pub") -> Peer:

@@ -6,7 +6,7 @@ reconnects, handshake failures by kind.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,14 +17,6 @@ from securemq import auth as smq_auth
 from securemq.stats import PrometheusCollector
 
 from .conftest import configure
-
-
-@pytest.fixture
-def contexts() -> Iterator[dict[str, Any]]:
-    made = {"securemq": securemq.Context(), "pyzmq": zmq.Context()}
-    yield made
-    for ctx in made.values():
-        ctx.destroy(linger=0)
 
 
 def endpoint(sock: Any) -> str:

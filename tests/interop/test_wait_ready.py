@@ -28,14 +28,6 @@ LIBS = {"securemq": securemq, "pyzmq": zmq}
 
 
 @pytest.fixture
-def contexts() -> Iterator[dict[str, Any]]:
-    made = {"securemq": securemq.Context(), "pyzmq": zmq.Context()}
-    yield made
-    for ctx in made.values():
-        ctx.destroy(linger=0)
-
-
-@pytest.fixture
 def auths() -> Iterator[list[Any]]:
     started: list[Any] = []
     yield started
