@@ -14,7 +14,7 @@ tests/api/test_options_audit.py.
 
 from __future__ import annotations
 
-import copy
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -312,6 +312,17 @@ def option_name(code: int) -> str:
         return str(code)
 
 
+@functools.cache
+def _defaults() -> dict[str, Any]:
+    """Every option's default value by attribute name (built once; values are immutable)."""
+    values: dict[str, Any] = {}
+    for spec in _SPECS:
+        if spec.code in _INVERTED or spec.kind == KEYS:
+            continue
+        values[spec.attr] = bool(spec.default) if spec.kind == BOOL else spec.default
+    return values
+
+
 class SocketOptions:
     """One socket's option values, as attributes named after the options (lower case)."""
 
@@ -397,14 +408,9 @@ class SocketOptions:
     as_server: bool
 
     def __init__(self, socket_type: int) -> None:
+        attrs = self.__dict__
+        attrs.update(_defaults())
         self.socket_type = socket_type
-        for spec in _SPECS:
-            if spec.code in _INVERTED or spec.kind == KEYS:
-                continue
-            default = spec.default
-            if spec.kind == BOOL:
-                default = bool(default)
-            setattr(self, spec.attr, default)
         self.mechanism = SecurityMechanism.NULL
         self.as_server = False
         self.linger = socket_types.info(socket_type).default_linger
@@ -412,7 +418,10 @@ class SocketOptions:
         self.curve_serverkey_list = CurveServerKeyList()
 
     def snapshot(self) -> SocketOptions:
-        return copy.copy(self)
+        """A copy of the values (the key holders are shared, on purpose: see their classes)."""
+        copied = object.__new__(SocketOptions)
+        copied.__dict__.update(self.__dict__)
+        return copied
 
     def set(self, code: int, value: Any) -> None:
         """Validate and store; raises ZMQError(EINVAL) / TypeError like pyzmq."""
