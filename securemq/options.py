@@ -14,7 +14,6 @@ tests/api/test_options_audit.py.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -312,9 +311,8 @@ def option_name(code: int) -> str:
         return str(code)
 
 
-@functools.cache
 def _defaults() -> dict[str, Any]:
-    """Every option's default value by attribute name (built once; values are immutable)."""
+    """Every option's default value by attribute name (values are immutable)."""
     values: dict[str, Any] = {}
     for spec in _SPECS:
         if spec.code in _INVERTED or spec.kind == KEYS:
@@ -408,8 +406,8 @@ class SocketOptions:
     as_server: bool
 
     def __init__(self, socket_type: int) -> None:
-        attrs = self.__dict__
-        attrs.update(_defaults())
+        # Defaults are class attributes (set below the class): an instance holds only what
+        # differs, so a socket and each of its connect/bind snapshots stay small.
         self.socket_type = socket_type
         self.mechanism = SecurityMechanism.NULL
         self.as_server = False
@@ -596,3 +594,8 @@ def _curve_key(name: str, raw: bytes) -> bytes:
         f"setsockopt({name}): a CURVE key is 32 raw bytes or 40 Z85 characters, "
         f"got {len(raw)} bytes",
     )
+
+
+for _attr, _default in _defaults().items():
+    setattr(SocketOptions, _attr, _default)
+del _attr, _default
