@@ -39,7 +39,7 @@ from .error import Again, ContextTerminated, ZMQError
 from .poll import Poller as _SyncPoller
 from .poll import probe_raw
 from .socket import Socket as _SyncSocket
-from .socket import _as_bytes
+from .socket import _as_bytes, _send_kwargs
 
 __all__ = ["Context", "Poller", "Socket", "ZMQEventLoop", "install"]
 
@@ -307,7 +307,7 @@ class Socket(_SyncSocket):
 
     def send_json(self, obj: Any, flags: int = 0,  # type: ignore[override]
                   **kwargs: Any) -> asyncio.Future[Any]:
-        send_kwargs = {key: kwargs.pop(key) for key in ("routing_id", "group") if key in kwargs}
+        send_kwargs = _send_kwargs(kwargs)
         return self.send(json.dumps(obj, **kwargs).encode("utf-8"), flags, **send_kwargs)
 
     def send_pyobj(self, obj: Any, flags: int = 0,  # type: ignore[override]

@@ -213,6 +213,14 @@ class Pipe:
             self.reader_wake()
         return True
 
+    def write_or_drop(self, msg: Message) -> bool:
+        """``write``, for a sender that drops rather than waits: a message refused by a full
+        pipe counts as dropped (one refused by a closed pipe has no reader to miss it)."""
+        if self.write(msg):
+            return True
+        self.dropped += not self.closed
+        return False
+
     def force_write(self, msg: Message) -> None:
         """Queue past the HWM (subscriptions, handover); still wakes the reader."""
         self._queue.append(msg)
@@ -326,9 +334,7 @@ def write_to_all(pipes: Iterable[Pipe], msg: Message) -> int:
     for pipe in pipes:
         queue = pipe._queue
         if type(pipe) is not Pipe:
-            if not pipe.write(msg):
-                missed += 1
-                pipe.dropped += not pipe.closed
+            missed += not pipe.write_or_drop(msg)
         elif pipe.closed:
             missed += 1
         elif 0 < pipe.hwm <= len(queue):

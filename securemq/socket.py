@@ -123,6 +123,11 @@ class _MonitorSlot:
             monitor.stop()
 
 
+def _send_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Take send()'s own keywords out of ``kwargs`` (send_json passes the rest to json)."""
+    return {key: kwargs.pop(key) for key in ("routing_id", "group", "track") if key in kwargs}
+
+
 def _as_bytes(data: Any, what: str = "send") -> bytes:
     if isinstance(data, Frame):  # (first: on Python 3.11 a Frame is a bytes too)
         return data.bytes
@@ -635,7 +640,7 @@ class Socket:
     send_unicode = send_string
 
     def send_json(self, obj: Any, flags: int = 0, **kwargs: Any) -> MessageTracker | None:
-        send_kwargs = {key: kwargs.pop(key) for key in ("routing_id", "group") if key in kwargs}
+        send_kwargs = _send_kwargs(kwargs)
         return self.send(json.dumps(obj, **kwargs).encode("utf-8"), flags, **send_kwargs)
 
     def send_pyobj(self, obj: Any, flags: int = 0, protocol: int = pickle.DEFAULT_PROTOCOL,
@@ -995,7 +1000,7 @@ class Socket:
         exports them."""
         self._check_open("stats")
         self._process_commands()
-        return socket_stats(self)
+        return socket_stats(self._type.name, self._peers, self._status, self._routing)
 
     def _has_inproc_peer(self) -> bool:
         return any(peer.endpoint.startswith("inproc://") for peer in list(self._peers))

@@ -13,28 +13,22 @@ loss counts and the authorization refusals. Reading them takes no lock the data 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any, Protocol
+from typing import Any
 
+from .io.status import ConnectionStatus
 from .pipe import Peer
 
 
-class _Socket(Protocol):
-    """What the statistics read of a socket (the facade, securemq/socket.py)."""
-
-    _peers: set[Peer]
-    _status: Any
-    _routing: Any
-    _type: Any
-
-
-def socket_stats(sock: _Socket) -> dict[str, Any]:
-    """See ``Socket.stats``."""
-    totals = sock._status.totals()
+def socket_stats(type_name: str, peers_now: Iterable[Peer], status: ConnectionStatus,
+                 routing: Any) -> dict[str, Any]:
+    """See ``Socket.stats``: a socket's type, its peers, its session's record of connections
+    and its routing strategy (for SEQUENCE and authorization counts)."""
+    totals = status.totals()
     peers = []
     queued_in = queued_out = 0
     traffic = {"messages_in": 0, "messages_out": 0, "bytes_in": 0, "bytes_out": 0,
                "dropped_out": 0}
-    for peer in list(sock._peers):
+    for peer in list(peers_now):
         depth_in, depth_out = len(peer.inbound), len(peer.outbound)
         queued_in += depth_in
         queued_out += depth_out
@@ -49,10 +43,10 @@ def socket_stats(sock: _Socket) -> dict[str, Any]:
             traffic[name] += value
         peers.append(entry)
     stats: dict[str, Any] = {
-        "type": str(sock._type.name),
+        "type": type_name,
         # Handshaken connections up now, and inproc peers (a connect()'s pipe outlives its
         # connection, so the peers alone would count one that is redialing).
-        "connections": sock._status.ready + sum(
+        "connections": status.ready + sum(
             1 for entry in peers if entry["endpoint"].startswith("inproc://")),
         "connects": totals.get("connects", 0),
         "disconnects": totals.get("disconnects", 0),
@@ -67,11 +61,11 @@ def socket_stats(sock: _Socket) -> dict[str, Any]:
         **traffic,
         "peers": peers,
     }
-    checker = getattr(sock._routing, "checker", None)
+    checker = getattr(routing, "checker", None)
     if checker is not None:  # SEQUENCE on a subscriber
         counts = checker.counts()
         stats["lost"] = sum(count.lost for count in counts)
-    authz = getattr(sock._routing, "authz", None)
+    authz = getattr(routing, "authz", None)
     refused = getattr(authz, "counts", None)
     if refused:
         stats["refused"] = dict(refused)
@@ -95,8 +89,8 @@ def peer_traffic(peer: Peer) -> dict[str, int]:
 _COUNTERS = (
     ("messages_in", "Messages received"),
     ("messages_out", "Messages sent"),
-    ("bytes_in", "Message bytes received"),
-    ("bytes_out", "Message bytes sent"),
+    ("bytes_in", "ZMTP bytes received (framing and encryption included)"),
+    ("bytes_out", "ZMTP bytes sent (framing and encryption included)"),
     ("dropped_out", "Messages dropped at the high-water mark on the way out"),
     ("connects", "Handshakes completed"),
     ("disconnects", "Connections that ended after their handshake"),

@@ -49,9 +49,7 @@ _FAILURE_COUNTS = {
     Event.HANDSHAKE_FAILED_PROTOCOL: "handshake_failed_protocol",
     Event.HANDSHAKE_FAILED_NO_DETAIL: "handshake_failed_no_detail",
 }
-_HANDSHAKE_FAILURES = frozenset({
-    Event.HANDSHAKE_FAILED_AUTH, Event.HANDSHAKE_FAILED_PROTOCOL, Event.HANDSHAKE_FAILED_NO_DETAIL,
-})
+_HANDSHAKE_FAILURES = frozenset(_FAILURE_COUNTS)
 
 
 class EventSink(Protocol):

@@ -8,6 +8,7 @@ it; the facade reads the record under its lock. Nothing here does I/O.
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -65,25 +66,25 @@ class ConnectionStatus:
         self.stopped_connecters = 0
         # Running totals for Socket.stats(): connects, disconnects, reconnects, throttled,
         # handshake_failed_auth / _protocol / _no_detail (both roles).
-        self.counts: dict[str, int] = {}
+        self.counts: Counter[str] = Counter()
 
     def up(self) -> None:
         with self._lock:
             self.ready += 1
             self.failures.clear()
-            self.counts["connects"] = self.counts.get("connects", 0) + 1
+            self.counts["connects"] += 1
         self._changed()
 
     def down(self) -> None:
         with self._lock:
             self.ready = max(0, self.ready - 1)
-            self.counts["disconnects"] = self.counts.get("disconnects", 0) + 1
+            self.counts["disconnects"] += 1
         self._changed()
 
     def count(self, name: str) -> None:
         """One more of ``name`` (a total that ends no wait: no wake-up)."""
         with self._lock:
-            self.counts[name] = self.counts.get(name, 0) + 1
+            self.counts[name] += 1
 
     def totals(self) -> dict[str, int]:
         with self._lock:

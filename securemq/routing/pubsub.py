@@ -247,9 +247,7 @@ class XPub(Routing):
             return False
         missed = 0
         for peer in targets:
-            if not peer.outbound.write(stamper.stamped(peer, msg)):
-                missed += 1
-                peer.outbound.dropped += not peer.outbound.closed
+            missed += not peer.outbound.write_or_drop(stamper.stamped(peer, msg))
         self.dropped = missed > 0
         return True
 

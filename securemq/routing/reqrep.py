@@ -213,9 +213,8 @@ class Rep(Routing):
         self._replying = False
         self._reply_peer = None
         envelope, self._envelope = self._envelope, []
-        if peer is not None and not peer.outbound.write(envelope + msg):
-            # A full or vanished peer loses the reply.
-            peer.outbound.dropped += not peer.outbound.closed
+        if peer is not None:
+            peer.outbound.write_or_drop(envelope + msg)  # a full or vanished peer loses it
         return True
 
     def can_send(self) -> bool:

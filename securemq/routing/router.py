@@ -148,11 +148,9 @@ class Router(Routing):
             if self.options.router_mandatory:
                 raise fail(Errno.EHOSTUNREACH, self.name, f"no peer with routing id {msg[0]!r}")
             return True
-        if peer.outbound.write(msg[1:]):
-            return True
         if self.options.router_mandatory:
-            return False  # full: wait (or EAGAIN)
-        peer.outbound.dropped += 1  # full: dropped
+            return peer.outbound.write(msg[1:])  # full: wait (or EAGAIN)
+        peer.outbound.write_or_drop(msg[1:])  # full: dropped
         return True
 
     def _drop_from_ignored(self) -> None:

@@ -268,6 +268,7 @@ def test_send_helpers_pass_routing_id_through(make: MakeSocket) -> None:
     assert client.recv_json() == {"json": 1}
     assert client.recv_pyobj() == ("pyobj",)
     assert server.send_string("tracked", routing_id=rid, track=True).done
+    assert server.send_json({"tracked": 1}, routing_id=rid, track=True).done
 
 
 def test_frame_offers_the_buffer_protocol(make: MakeSocket) -> None:

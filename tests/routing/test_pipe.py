@@ -99,3 +99,15 @@ def test_reader_and_writer_threads_move_everything_without_loss() -> None:
             received.append(int.from_bytes(msg[0], "big"))
     writer.join(5)
     assert received == list(range(total))
+
+
+def test_write_or_drop_counts_what_a_full_pipe_refuses() -> None:
+    """Statistics (Socket.stats): a full pipe's refusal is a drop, a closed pipe's is not
+    (nobody will read it), and a message that fits is counted as carried."""
+    pipe = Pipe(2)
+    assert pipe.write_or_drop([b"1"]) and pipe.write_or_drop([b"2"])
+    assert not pipe.write_or_drop([b"3"])
+    assert (pipe.messages, pipe.dropped) == (2, 1)
+    pipe.closed = True
+    assert not pipe.write_or_drop([b"4"])
+    assert (pipe.messages, pipe.dropped) == (2, 1)

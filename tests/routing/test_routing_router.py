@@ -165,3 +165,18 @@ def test_closed_peer_is_unreachable(opts: RoutingOptions, make_peer: MakePeer) -
     with pytest.raises(ZMQError) as err:
         r.send([b"alice", b"x"])
     assert err.value.errno == Errno.EHOSTUNREACH
+
+
+@pytest.mark.parametrize("mandatory", [False, True])
+def test_a_full_peer_drops_or_waits(opts: RoutingOptions, make_peer: MakePeer,
+                                    mandatory: bool) -> None:
+    """Without ROUTER_MANDATORY a full peer's message is dropped and counted; with it the
+    send waits (False) and nothing is counted as dropped."""
+    opts.router_mandatory = mandatory
+    r = Router(opts, random_bits=lambda n: 1)
+    peer = make_peer(b"p", hwm=1)
+    r.attach(peer)
+    assert r.send([b"p", b"fits"]) is True
+    assert r.send([b"p", b"full"]) is (not mandatory)
+    assert peer.outbound.dropped == (0 if mandatory else 1)
+    assert peer.outbound.read_many() == [[b"fits"]]
