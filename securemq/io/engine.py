@@ -70,11 +70,15 @@ def _no_wake() -> None:
 
 
 def _locked(method: _F) -> _F:
-    """Reactor entry points hold the engine lock: a sending thread may write directly."""
+    """Reactor entry points hold the engine lock (a sending thread may write directly), and
+    first handle what a caller's read lease stashed: the sans-IO connection has already seen
+    it (perhaps its end), so nothing else may use the connection before the engine has."""
 
     @functools.wraps(method)
     def wrapper(self: StreamEngine, *args: Any) -> None:
         with self.lock:
+            if self.stash and not self.leased:  # (a lease that stashes has ended)
+                self._process_stash()
             method(self, *args)
 
     return wrapper  # type: ignore[return-value]
@@ -216,12 +220,8 @@ class StreamEngine:
     # -- reading ----------------------------------------------------------------------------
     @_locked
     def _on_readable(self) -> None:
-        if self.leased:
-            return  # a caller is reading this connection (io/fastpath.py)
-        if self.stash:
-            self._process_stash()
-            if self.closed:
-                return
+        if self.leased or self.closed:
+            return  # a caller is reading this connection (io/fastpath.py), or it ended
         self.reads += 1
         try:
             data = self.sock.recv(self.read_size)

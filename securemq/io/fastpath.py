@@ -30,7 +30,8 @@ this module, and only by *acquiring* it under the connection's lock (never by wa
   message traffic goes into the inbound pipe as the reactor would put it there. Anything else --
   a command (PING, SUBSCRIBE, ...), output to send, a full inbound pipe, an error, the end of the
   stream -- is stashed in order and the lease ends at once: the reactor resumes reading and
-  handles the stash before any new input. ``end()`` returns the descriptor to the reactor when
+  handles the stash before anything else it does with the connection (every reactor entry
+  point of the engine does so first). ``end()`` returns the descriptor to the reactor when
   the wait is over. A lease is refused while anything is stashed or backlogged, during bulk
   transfers (the reactor's reads then overlap the caller's work), and when the connection is
   closing; the reactor's own reader skips a descriptor that is leased.

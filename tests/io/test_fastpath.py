@@ -388,3 +388,37 @@ def test_resets_and_reconnects_never_duplicate_or_reorder(ctx: zmq.Context,
         assert numbers, f"{name!r}: nothing got through the resets"
     assert len(cycles) == 30
     assert reactor_only == []
+
+
+def test_a_flush_queued_before_the_stash_meets_the_end_of_the_connection_first(
+        ctx: zmq.Context, reactor_only: list[str], caplog: pytest.LogCaptureFixture) -> None:
+    """The order a read lease can leave behind: it read the end of the stream (the sans-IO
+    connection is closed) and stashed it, and a flush of the outbound pipe was queued on the
+    reactor before the stash's own call. The flush must handle the stash first -- it once sent
+    on the closed connection ('cannot send messages in state closed', logged by the reactor),
+    leaving the engine half-closed and Context.term() waiting for ever."""
+    server, client = _pair(ctx, zmq.PULL, zmq.PUSH)
+    client.send(b"warm-up")
+    assert server.recv() == b"warm-up"
+    engine = _engine_of(client)
+    released = threading.Event()
+
+    def stash_the_end_then_flush() -> None:  # on the reactor, as the race leaves it
+        with engine.lock:
+            engine.stash.append((engine.conn.receive_data(b""), True))
+            assert engine.peer is not None
+            engine.peer.outbound.write([b"after the end"])
+            engine.flush_scheduled = True
+        engine.reactor.call_soon(engine._flush_outbound)
+        engine.reactor.call_soon(engine.process_stash)
+        released.set()
+
+    engine.reactor.call_soon(stash_the_end_then_flush)
+    assert released.wait(DEADLINE)
+    _until(lambda: engine.closed, "the engine to handle the end of its connection")
+    assert "cannot send messages" not in caplog.text
+    client.close()
+    server.close()
+    done = threading.Event()
+    threading.Thread(target=lambda: (ctx.term(), done.set()), daemon=True).start()
+    assert done.wait(DEADLINE), "Context.term() waits for the engine"
