@@ -248,6 +248,28 @@ class Pipe:
                 self.reader_wake()
         return taken
 
+    def write_from(self, backlog: deque[Message]) -> None:
+        """Move as many messages as fit from the front of ``backlog`` (in order), in O(taken)."""
+        if self.closed:
+            return
+        queue = self._queue
+        was_empty = not queue
+        taken = len(backlog) if self.hwm <= 0 else min(len(backlog), self.hwm - len(queue))
+        if taken <= 0:
+            return
+        if taken == len(backlog):
+            queue.extend(backlog)
+            backlog.clear()
+        else:
+            popleft = backlog.popleft
+            queue.extend([popleft() for _ in range(taken)])
+        self.messages += taken
+        if was_empty:
+            hook = self.ready_hook
+            if hook is not None:
+                hook()
+            self.reader_wake()
+
     def read(self) -> Message | None:
         queue = self._queue
         if not queue:
@@ -377,6 +399,11 @@ class ConflatePipe(Pipe):
         if msgs:
             self.write(msgs[-1])
         return len(msgs)
+
+    def write_from(self, backlog: deque[Message]) -> None:
+        if backlog and not self.closed:
+            self.write(backlog[-1])
+            backlog.clear()
 
 
 class Peer:

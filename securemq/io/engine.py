@@ -19,6 +19,7 @@ import os
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -172,7 +173,7 @@ class StreamEngine:
         self.out: list[bytes | memoryview] = []
         self.reading = True
         self.writing = False
-        self.backlog: list[Message] = []
+        self.backlog: deque[Message] = deque()
         self.flush_scheduled = False
         self._zap_domain = zap_domain
         self._routing_id = routing_id
@@ -278,7 +279,10 @@ class StreamEngine:
             return
         taken = peer.inbound.write_many(messages)
         if taken < len(messages):
-            self.backlog = messages[taken:]
+            # The pipe is full: keep the rest (a deque, drained from the front as the socket
+            # reads) and stop reading; the next reads stay small (the socket sets the pace).
+            self.backlog.extend(messages[taken:])
+            self.read_size = READ_SIZE
             self._pause_reading()
 
     def _pause_reading(self) -> None:
@@ -292,8 +296,7 @@ class StreamEngine:
         if self.closed or self.peer is None:
             return
         if self.backlog:
-            taken = self.peer.inbound.write_many(self.backlog)
-            self.backlog = self.backlog[taken:]
+            self.peer.inbound.write_from(self.backlog)
             if self.backlog:
                 return
         if not self.reading:

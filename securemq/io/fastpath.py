@@ -46,6 +46,7 @@ from __future__ import annotations
 import select
 import socket
 import threading
+from collections import deque
 from typing import Protocol
 
 from ..pipe import Peer
@@ -77,7 +78,7 @@ class Connection(Protocol):
     turn_mark: int
     reads_mark: int
     stash: list[tuple[list[ev.Event], bool]]
-    backlog: list[list[bytes]]
+    backlog: deque[list[bytes]]
 
     def batch_limit(self) -> int: ...
     def consume_sent(self, sent: int) -> None: ...

@@ -194,15 +194,19 @@ class FrameDecoder:
         short_fast = limit < 0 or limit >= 255
         end_of_data = len(data)
         try:
-            while end_of_data - pos >= 2:
-                flags = data[pos]
-                if not flags and short_fast and not msg:
-                    # The common case: a whole single-frame message with a short body.
-                    end = pos + 2 + data[pos + 1]
-                    if end <= end_of_data:
+            while True:
+                if short_fast and not msg:
+                    # The common case, in a tight loop: a run of whole single-frame messages
+                    # with short bodies (flags 0).
+                    while end_of_data - pos >= 2 and not data[pos]:
+                        end = pos + 2 + data[pos + 1]
+                        if end > end_of_data:
+                            break
                         append([data[pos + 2 : end]])
                         pos = end
-                        continue
+                if end_of_data - pos < 2:
+                    break
+                flags = data[pos]
                 if flags & LONG:
                     if end_of_data - pos < 9:
                         break

@@ -143,3 +143,41 @@ def test_large_messages_queued_before_the_handshake_all_arrive_in_batches() -> N
         reactor.stop()
         a.close()
         b.close()
+
+
+def test_a_full_inbound_pipe_keeps_reads_small_and_the_backlog_bounded() -> None:
+    """Small messages arriving faster than the socket reads: what does not fit the inbound pipe
+    waits in the engine's backlog, which is drained from the front in order, and reading stays
+    at the base read size while it exists (so a peer's burst is never decoded a megabyte
+    ahead of a socket whose RCVHWM is 100)."""
+    from securemq.io.engine import READ_SIZE
+
+    reactor = Reactor(name="test-engine-backlog")
+    a, b = socket.socketpair()
+    pushing, pulling = Owner(hwm=0), Owner(hwm=100)
+    count = 200_000
+    pushing.peer.outbound._queue.extend([index.to_bytes(4, "big")] for index in range(count))
+    try:
+        reactor.run_sync(lambda: _engine(reactor, a, pushing, SocketType.PUSH, False))
+        receiver = reactor.run_sync(
+            lambda: _engine(reactor, b, pulling, SocketType.PULL, True))
+        inbound = pulling.peer.inbound
+        inbound.writer_wake = lambda: reactor.call_soon(receiver.resume_reading)
+        most_held = 0
+        got = 0
+
+        def collect() -> bool:
+            nonlocal got, most_held
+            most_held = max(most_held, len(receiver.backlog))
+            while (msg := inbound.read()) is not None:
+                assert msg == [got.to_bytes(4, "big")], f"message {got} out of order"
+                got += 1
+            return got == count
+
+        _until(collect, "every message through a pipe of 100", timeout=60)
+        assert 0 < most_held <= READ_SIZE // 6  # one base-size read of 6-byte frames at most
+        assert receiver.read_size == READ_SIZE
+    finally:
+        reactor.stop()
+        a.close()
+        b.close()

@@ -111,3 +111,38 @@ def test_write_or_drop_counts_what_a_full_pipe_refuses() -> None:
     pipe.closed = True
     assert not pipe.write_or_drop([b"4"])
     assert (pipe.messages, pipe.dropped) == (2, 1)
+
+
+def test_write_from_moves_what_fits_from_the_front_in_order() -> None:
+    from collections import deque
+
+    from securemq.pipe import ConflatePipe
+
+    pipe = Pipe(4)
+    counts = _counting(pipe)
+    assert pipe.write([b"old"])
+    backlog = deque([b"%d" % index] for index in range(6))
+    pipe.write_from(backlog)
+    assert [m[0] for m in pipe.read_many()] == [b"old", b"0", b"1", b"2"]
+    assert [m[0] for m in backlog] == [b"3", b"4", b"5"]
+    assert counts["reader"] == 1  # not empty when the backlog came: no second wake-up
+    pipe.write_from(backlog)
+    assert [m[0] for m in pipe.read_many()] == [b"3", b"4", b"5"] and not backlog
+    assert counts["reader"] == 2
+    assert pipe.messages == 7
+
+    unbounded = Pipe(0)
+    backlog = deque([b"%d" % index] for index in range(1000))
+    unbounded.write_from(backlog)
+    assert not backlog and len(unbounded) == 1000
+
+    closed = Pipe(4)
+    closed.closed = True
+    backlog = deque([[b"kept"]])
+    closed.write_from(backlog)
+    assert list(backlog) == [[b"kept"]]
+
+    conflate = ConflatePipe(1)
+    backlog = deque([[b"a"], [b"b"], [b"c"]])
+    conflate.write_from(backlog)
+    assert conflate.read_many() == [[b"c"]] and not backlog
