@@ -62,6 +62,10 @@ def _memory_size() -> int:
 
 MEMORY_SIZE = _memory_size()
 
+_monotonic = time.monotonic
+_get_ident = threading.get_ident
+_MessagesReceived = ev.MessagesReceived
+
 
 _F = TypeVar("_F", bound=Callable[..., None])
 
@@ -231,12 +235,15 @@ class StreamEngine:
         except OSError as exc:
             self._fail(PeerClosed(f"ZMTP: connection to {self.endpoint} lost: {exc.strerror}"))
             return
-        self.saw_traffic()
-        self.adapt_read_size(len(data))
+        self._last_rx = _monotonic()  # (saw_traffic, inline: once per read)
+        self._ttl_armed_at = None
+        got = len(data)
+        if got == self.read_size or self.read_size > READ_SIZE:
+            self.adapt_read_size(got)
         self._handle(self.conn.receive_data(data))
         if self.peer is not None:  # (after _handle: the chunk may have ended the handshake)
-            self.peer.inbound.wire_bytes += len(data)
-        if not data and not self.closed:
+            self.peer.inbound.wire_bytes += got
+        if not got and not self.closed:
             self._fail(PeerClosed())
 
     def adapt_read_size(self, got: int) -> None:
@@ -247,6 +254,12 @@ class StreamEngine:
             self.read_size = READ_SIZE
 
     def _handle(self, events: list[ev.Event]) -> None:
+        if len(events) == 1 and type(events[0]) is _MessagesReceived:
+            # The common case: messages and nothing else.
+            if not self.closed:
+                self._deliver(events[0].messages)
+                self._write_out()
+            return
         for event in events:
             if self.closed:
                 return
@@ -320,7 +333,7 @@ class StreamEngine:
     def _wake_socket(self) -> None:
         """The inbound pipe became non-empty: wake the socket's thread (from the reactor, just
         before it blocks again; from a reading caller, that caller is awake anyway)."""
-        if self.reactor.in_reactor():
+        if _get_ident() == self.reactor.thread_id:
             self.reactor.defer(self._socket_wake)
 
     # -- handshake --------------------------------------------------------------------------
@@ -515,9 +528,15 @@ class StreamEngine:
             # arms write readiness when the OS buffer is still full).
             self._write_out()
         while not self.out:
-            batch = outbound.read_many(_batch_limit(outbound))
-            if not batch:
-                break
+            if len(outbound) == 1:
+                msg = outbound.read()
+                if msg is None:
+                    break
+                batch = [msg]
+            else:
+                batch = outbound.read_many(_batch_limit(outbound))
+                if not batch:
+                    break
             self.conn.send_messages(batch)
             self._write_out()
         if self.lingering and not self.out and not outbound.readable():
@@ -531,7 +550,16 @@ class StreamEngine:
         out = self.out
         while out:
             try:
-                sent = self.sock.sendmsg(out[:512])
+                if len(out) == 1:  # (one buffer, as small messages encode to: no iovec)
+                    head = out[0]
+                    sent = self.sock.send(head)
+                    if sent == len(head):
+                        out.clear()
+                        if self.peer is not None:
+                            self.peer.outbound.wire_bytes += sent
+                        break
+                else:
+                    sent = self.sock.sendmsg(out[:512])
             except (BlockingIOError, InterruptedError):
                 break
             except OSError as exc:
