@@ -30,6 +30,14 @@ class LoadBalancer:
     def has_out(self) -> bool:
         return any(peer.outbound.writable() for peer in self.peers)
 
+    def send_ok(self, msg: Message) -> bool:
+        """``send`` for callers that need only whether it was taken (bound as a routing's
+        ``send``: one Python call fewer per message)."""
+        peers = self.peers
+        if len(peers) == 1:
+            return peers[0].outbound.write(msg)
+        return self.send(msg) is not None
+
     def send(self, msg: Message) -> Peer | None:
         """Write ``msg`` whole to the next peer with room; the peer, or None if all are full."""
         peers = self.peers

@@ -19,9 +19,7 @@ class Push(Routing):
     def __init__(self, options: RoutingOptions) -> None:
         super().__init__(options)
         self._lb = LoadBalancer()
-        lb_send = self._lb.send
-        # Bound once: the hot path skips a method layer.
-        self.send = lambda msg: lb_send(msg) is not None  # type: ignore[method-assign]
+        self.send = self._lb.send_ok  # type: ignore[method-assign]  # the hot path
 
     def attach(self, peer: Peer) -> None:
         if peer not in self._lb.peers:

@@ -159,7 +159,8 @@ class Router(Routing):
                 peer.inbound.clear()
 
     def recv(self) -> tuple[Message, Peer] | None:
-        self._drop_from_ignored()
+        if self._ignored:
+            self._drop_from_ignored()
         item = self._fq.recv()
         if item is None:
             return None
