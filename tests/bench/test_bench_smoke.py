@@ -194,3 +194,51 @@ def test_plot_without_matplotlib_fails_before_running(
     err = capsys.readouterr().err
     assert "matplotlib is not installed" in err and "[bench]" in err
     assert not (tmp_path / "out.png").exists()
+
+
+def test_floor_workloads_run_for_every_implementation() -> None:
+    """bench.floor: each workload completes with its counts checked, for pyzmq, securemq and
+    the pure-Python floor (tiny sizes; the numbers are not looked at)."""
+    from bench import floor
+
+    for impl in ("zmq", "securemq", "floor"):
+        assert floor.stream(impl, 2000)["msgs_per_s"] > 0, impl
+        assert floor.latency(impl, 50)["median_us"] > 0, impl
+        result = floor.broker(impl, 5, 0.1)
+        assert result["round_trips_per_s"] > 0 and result["cpu_us_per_round_trip"] > 0, impl
+
+
+def test_floor_parsers_whole_and_one_byte_at_a_time() -> None:
+    """The floor moves real ZMTP frames: its parsers give the same messages however the bytes
+    are split (so its numbers are for the same work, not for a shortcut)."""
+    import socket as socket_module
+
+    from bench import floor
+    from securemq.zmtp.frames import encode_message
+
+    messages = [[b"x"], [b"", b"body"], [b"a" * 255], [b"id", b"", b"last"]]
+    wire = b"".join(encode_message(msg) for msg in messages)
+    for step in (len(wire), 1):
+        left, right = socket_module.socketpair()
+        try:
+            conn = floor.FloorConnection(right, b"peer")
+            for start in range(0, len(wire), step):
+                left.sendall(wire[start:start + step])
+                conn.read()  # (a local socketpair: what was sent is there to read)
+            assert list(conn.inbox) == messages, step
+        finally:
+            left.close()
+            right.close()
+
+    single = [b"x", b"yz", b"END"]
+    wire = b"".join(encode_message([body]) for body in single)
+    for step in (len(wire), 1):
+        left, right = socket_module.socketpair()
+        try:
+            pull = floor.FloorPull(right)
+            for start in range(0, len(wire), step):
+                left.sendall(wire[start:start + step])
+            assert [pull.recv() for _ in single] == single, step
+        finally:
+            left.close()
+            right.close()
