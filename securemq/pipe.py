@@ -264,7 +264,9 @@ class Pipe:
             popleft = backlog.popleft
             queue.extend([popleft() for _ in range(taken)])
         self.messages += taken
-        if was_empty:
+        # (len == taken: the reader emptied the pipe between the look above and the extend,
+        # and may be about to wait: it must be woken too)
+        if was_empty or len(queue) == taken:
             hook = self.ready_hook
             if hook is not None:
                 hook()

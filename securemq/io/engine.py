@@ -225,8 +225,11 @@ class StreamEngine:
     # -- reading ----------------------------------------------------------------------------
     @_locked
     def _on_readable(self) -> None:
-        if self.leased or self.closed:
-            return  # a caller is reading this connection (io/fastpath.py), or it ended
+        if self.leased or self.closed or not self.reading:
+            # A caller is reading this connection (io/fastpath.py), or it ended, or reading
+            # has just paused: handling a lease's stash (in _locked) filled the inbound pipe,
+            # and reading on would take the end of the stream before the backlog is delivered.
+            return
         self.reads += 1
         try:
             data = self.sock.recv(self.read_size)

@@ -146,3 +146,24 @@ def test_write_from_moves_what_fits_from_the_front_in_order() -> None:
     backlog = deque([[b"a"], [b"b"], [b"c"]])
     conflate.write_from(backlog)
     assert conflate.read_many() == [[b"c"]] and not backlog
+
+
+def test_write_from_wakes_a_reader_that_emptied_the_pipe_meanwhile() -> None:
+    """The reader (another thread) takes the last message between write_from's look at the
+    pipe and its extend: the pipe goes empty -> non-empty again, and the reader, which may be
+    about to wait, must be woken (a lost wake-up here hung a PULL mid-stream)."""
+    from collections import deque
+
+    class RacingQueue(deque[list[bytes]]):
+        def extend(self, items: object) -> None:
+            self.clear()  # what the reader took meanwhile
+            super().extend(items)  # type: ignore[arg-type]
+
+    pipe = Pipe(10)
+    counts = _counting(pipe)
+    assert pipe.write([b"last"])
+    assert counts["reader"] == 1
+    pipe._queue = RacingQueue(pipe._queue)
+    pipe.write_from(deque([[b"a"], [b"b"]]))
+    assert counts["reader"] == 2
+    assert pipe.read_many() == [[b"a"], [b"b"]]
