@@ -240,12 +240,7 @@ class Pipe:
         taken = min(room, len(msgs))
         if taken:
             queue.extend(msgs[:taken] if taken < len(msgs) else msgs)
-            self.messages += taken
-            if was_empty or len(queue) == taken:
-                hook = self.ready_hook
-                if hook is not None:
-                    hook()
-                self.reader_wake()
+            self._queued(taken, was_empty)
         return taken
 
     def write_from(self, backlog: deque[Message]) -> None:
@@ -263,10 +258,14 @@ class Pipe:
         else:
             popleft = backlog.popleft
             queue.extend([popleft() for _ in range(taken)])
+        self._queued(taken, was_empty)
+
+    def _queued(self, taken: int, was_empty: bool) -> None:
+        """``taken`` messages were just added in one extend: count them, and wake the reader if
+        the pipe was empty before -- or became empty between the caller's look and the extend
+        (len == taken): the reader took the last message meanwhile and may be about to wait."""
         self.messages += taken
-        # (len == taken: the reader emptied the pipe between the look above and the extend,
-        # and may be about to wait: it must be woken too)
-        if was_empty or len(queue) == taken:
+        if was_empty or len(self._queue) == taken:
             hook = self.ready_hook
             if hook is not None:
                 hook()
