@@ -535,6 +535,8 @@ class Socket:
             return False
         engines = session.ready_engines
         if len(engines) != 1:
+            if self._read_lease is not None:
+                self._read_lease.give_back()
             return False
         try:
             engine = engines[0]
@@ -753,6 +755,8 @@ class Socket:
     def _events(self) -> int:
         if self._closed:
             return 0
+        if self._read_lease is not None:
+            self._read_lease.give_back()  # (what arrives next must wake the waker)
         self._process_commands()
         mask = 0
         if self._recv_parts or self._routing.can_recv():

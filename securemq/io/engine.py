@@ -169,6 +169,12 @@ class StreamEngine:
         self.lingering = False
         self.stalled = False
         self.leased = False
+        # The socket's thread keeps the read side between its waits (io/fastpath.py, kept
+        # leases): how many waits it made, and how many the reactor's last sweep saw.
+        self.kept = False
+        self.lease_waits = 0
+        self._waits_seen = -1
+        self.swept = False  # the reactor's sweep looks at this engine
         self.read_size = READ_SIZE
         self.stash: list[tuple[list[ev.Event], bool]] = []
         self._socket_wake: Callable[[], None] = _no_wake
@@ -318,6 +324,29 @@ class StreamEngine:
         if not self.reading:
             self.reading = True
             self._update_registration()
+
+    def watch_kept_lease(self) -> None:
+        """Reactor thread: the socket's thread began keeping the read side (a kept lease)."""
+        self.reactor.sweep_every(self)
+
+    def sweep(self) -> bool:
+        """Reactor thread, every SWEEP_INTERVAL while a lease is kept: take the read side back
+        once a whole interval passed without a wait (the socket's thread is busy elsewhere,
+        and what arrives meanwhile -- a PING, the end of the stream, messages for a poller --
+        is the reactor's to read). False: nothing more to watch."""
+        with self.lock:
+            if not self.kept or self.closed or self.leased:
+                # (a wait in progress: nothing to watch until it ends, and its end asks again;
+                # so a socket that waits a long time costs no wake-ups meanwhile)
+                self.swept = False
+                return False
+            if self.lease_waits != self._waits_seen:
+                self._waits_seen = self.lease_waits
+                return True
+            self.kept = False
+            self.swept = False
+            self.reactor.return_reads(self.fd)
+            return False
 
     @_locked
     def process_stash(self) -> None:

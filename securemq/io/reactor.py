@@ -21,7 +21,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from .. import pipe
 from ..pipe import _wakeup_fds
@@ -57,6 +57,14 @@ def _nothing() -> None:
     return None
 
 
+# How often swept objects are looked at (sweep_every).
+SWEEP_INTERVAL = 0.02
+
+
+class Sweepable(Protocol):
+    def sweep(self) -> bool: ...
+
+
 class Timer:
     __slots__ = ("callback", "cancelled", "deadline")
 
@@ -85,6 +93,8 @@ class Reactor:
         self._timers: list[tuple[float, int, Timer]] = []
         self._seq = itertools.count()
         self._deferred: dict[Callback, None] = {}
+        self._sweeping: dict[Sweepable, None] = {}
+        self._sweep_timer: Timer | None = None
         self._stopping = False
         self._selector.register(self._wake_read, _READ, None)
         # What each fd's handlers want, which fds a caller thread is reading (leased), what the
@@ -180,6 +190,26 @@ class Reactor:
                 heapq.heapify(live)
                 self._timers = live
         return timer
+
+    def sweep_every(self, item: Sweepable) -> None:
+        """Call ``item.sweep()`` every SWEEP_INTERVAL until it returns False (one timer for
+        all items, however many)."""
+        self._sweeping[item] = None
+        if self._sweep_timer is None:
+            self._sweep_timer = self.call_later(SWEEP_INTERVAL, self._sweep)
+
+    def _sweep(self) -> None:
+        self._sweep_timer = None
+        for item in list(self._sweeping):
+            try:
+                keep = item.sweep()
+            except Exception:
+                log.exception("securemq: sweep failed")
+                keep = False
+            if not keep:
+                del self._sweeping[item]
+        if self._sweeping:
+            self._sweep_timer = self.call_later(SWEEP_INTERVAL, self._sweep)
 
     def set_handlers(
         self, fileobj: Any, on_read: Callback | None, on_write: Callback | None
@@ -344,6 +374,7 @@ class Reactor:
         self._timers.clear()
         self._calls.clear()
         self._deferred.clear()
+        self._sweeping.clear()
         self._wanted.clear()
         self._registered.clear()
         self._leased.clear()

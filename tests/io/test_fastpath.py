@@ -212,8 +212,67 @@ def test_lease_pauses_the_reactor_and_hands_commands_back(ctx: zmq.Context,
             lease.wait(100)
     finally:
         lease.end()
-    assert engine.reactor._registered.get(engine.fd, 0) & 1
+    assert engine.kept, "the read side is kept for the next wait"
+    _until(lambda: bool(engine.reactor._registered.get(engine.fd, 0) & 1),
+           "the reactor's sweep to take the read side back")
+    assert not engine.kept
     assert client.recv() == b"via the lease"
+    assert reactor_only == []
+
+
+def test_a_kept_lease_needs_no_registration_change_and_goes_back(
+        ctx: zmq.Context, reactor_only: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Back-to-back waits keep the read side (no lease/return per wait); looking at the socket
+    another way (EVENTS, poll) gives it back at once; a caller busy elsewhere loses it to the
+    reactor's sweep, which then reads what arrives -- a message reaches the pipe without any
+    recv."""
+    server, client = _pair(ctx, zmq.ROUTER, zmq.DEALER)
+    client.send(b"hello")
+    ident, _body = server.recv_multipart()
+    engine = _engine_of(client)
+    changes: list[str] = []
+    reactor = engine.reactor
+    for name in ("lease_reads", "return_reads"):
+        original = getattr(reactor, name)
+        monkeypatch.setattr(reactor, name, lambda fd, _o=original, _n=name: (
+            changes.append(_n) if fd == engine.fd else None, _o(fd))[1])  # (the client's)
+
+    def watched() -> bool:
+        return bool(reactor._registered.get(engine.fd, 0) & 1)
+
+    for round_trip in range(5):  # blocking recv takes the lease each time
+        client.send(b"ping %d" % round_trip)
+        ident, body = server.recv_multipart()
+        server.send_multipart([ident, body])
+        assert client.recv() == body
+    assert changes.count("lease_reads") <= 1 and "return_reads" not in changes, changes
+    assert engine.kept and not watched()
+
+    client.getsockopt(zmq.EVENTS)  # another way of looking: the reactor reads again at once
+    assert not engine.kept and watched()
+
+    client.send(b"again")
+    ident, body = server.recv_multipart()
+    server.send_multipart([ident, body])
+    assert client.recv() == b"again"
+    assert engine.kept
+    server.send_multipart([ident, b"while the caller is busy"])
+    inbound = engine.peer.inbound
+    _until(lambda: inbound.readable(), "the reactor to read after its sweep took the side back")
+    assert not engine.kept
+    assert client.recv(zmq.NOBLOCK) == b"while the caller is busy"
+
+    # A long wait costs no sweeps (no wake-ups of an idle process) while it lasts.
+    got: list[bytes] = []
+    waiting = threading.Thread(target=lambda: got.append(client.recv()), daemon=True)
+    waiting.start()
+    _until(lambda: engine.leased, "the waiting recv to take the lease")
+    _until(lambda: reactor._sweep_timer is None, "the sweep to stop while the wait lasts")
+    time.sleep(0.1)  # (the scenario: a wait spanning several sweep intervals)
+    assert reactor._sweep_timer is None and engine.leased
+    server.send_multipart([ident, b"the end of a long wait"])
+    waiting.join(DEADLINE)
+    assert got == [b"the end of a long wait"]
     assert reactor_only == []
 
 
