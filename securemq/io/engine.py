@@ -62,8 +62,6 @@ def _memory_size() -> int:
 
 MEMORY_SIZE = _memory_size()
 
-_monotonic = time.monotonic
-_get_ident = threading.get_ident
 _MessagesReceived = ev.MessagesReceived
 
 
@@ -89,13 +87,18 @@ def _locked(method: _F) -> _F:
     return wrapper  # type: ignore[return-value]
 
 
-def _batch_limit(outbound: Pipe) -> int:
-    """How many messages to take from ``outbound`` for one write (judged by the first one)."""
+def _next_batch(outbound: Pipe) -> list[Message]:
+    """The messages for one write: the one queued (the usual case), or as many as a batch
+    holds, judged by the size of the first one; empty when nothing is queued."""
+    if len(outbound) == 1:
+        msg = outbound.read()
+        return [] if msg is None else [msg]
     head = outbound.peek()
     if head is None:
-        return WRITE_BATCH
+        return []
     size = len(head[0]) if len(head) == 1 else sum(map(len, head))
-    return WRITE_BATCH if size < WRITE_BUDGET // WRITE_BATCH else max(1, WRITE_BUDGET // size)
+    limit = WRITE_BATCH if size < WRITE_BUDGET // WRITE_BATCH else max(1, WRITE_BUDGET // size)
+    return outbound.read_many(limit)
 
 
 class EngineOwner(Protocol):
@@ -244,11 +247,9 @@ class StreamEngine:
         except OSError as exc:
             self._fail(PeerClosed(f"ZMTP: connection to {self.endpoint} lost: {exc.strerror}"))
             return
-        self._last_rx = _monotonic()  # (saw_traffic, inline: once per read)
-        self._ttl_armed_at = None
+        self.saw_traffic()
         got = len(data)
-        if got == self.read_size or self.read_size > READ_SIZE:
-            self.adapt_read_size(got)
+        self.adapt_read_size(got)
         self._handle(self.conn.receive_data(data))
         if self.peer is not None:  # (after _handle: the chunk may have ended the handshake)
             self.peer.inbound.wire_bytes += got
@@ -365,7 +366,7 @@ class StreamEngine:
     def _wake_socket(self) -> None:
         """The inbound pipe became non-empty: wake the socket's thread (from the reactor, just
         before it blocks again; from a reading caller, that caller is awake anyway)."""
-        if _get_ident() == self.reactor.thread_id:
+        if self.reactor.in_reactor():
             self.reactor.defer(self._socket_wake)
 
     # -- handshake --------------------------------------------------------------------------
@@ -525,8 +526,8 @@ class StreamEngine:
             self.flush_scheduled = True
             self.reactor.call_soon(self._flush_outbound)
 
-    def batch_limit(self) -> int:
-        return _batch_limit(self.peer.outbound) if self.peer is not None else WRITE_BATCH
+    def next_batch(self) -> list[Message]:
+        return _next_batch(self.peer.outbound) if self.peer is not None else []
 
     def consume_sent(self, sent: int) -> None:
         """Drop the first ``sent`` bytes of the output buffer (written by sendmsg)."""
@@ -560,15 +561,9 @@ class StreamEngine:
             # arms write readiness when the OS buffer is still full).
             self._write_out()
         while not self.out:
-            if len(outbound) == 1:
-                msg = outbound.read()
-                if msg is None:
-                    break
-                batch = [msg]
-            else:
-                batch = outbound.read_many(_batch_limit(outbound))
-                if not batch:
-                    break
+            batch = _next_batch(outbound)
+            if not batch:
+                break
             self.conn.send_messages(batch)
             self._write_out()
         if self.lingering and not self.out and not outbound.readable():
@@ -582,16 +577,8 @@ class StreamEngine:
         out = self.out
         while out:
             try:
-                if len(out) == 1:  # (one buffer, as small messages encode to: no iovec)
-                    head = out[0]
-                    sent = self.sock.send(head)
-                    if sent == len(head):
-                        out.clear()
-                        if self.peer is not None:
-                            self.peer.outbound.wire_bytes += sent
-                        break
-                else:
-                    sent = self.sock.sendmsg(out[:512])
+                # (one buffer, as small messages encode to: send, without sendmsg's iovec)
+                sent = self.sock.send(out[0]) if len(out) == 1 else self.sock.sendmsg(out[:512])
             except (BlockingIOError, InterruptedError):
                 break
             except OSError as exc:

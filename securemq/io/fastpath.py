@@ -92,7 +92,7 @@ class Connection(Protocol):
     stash: list[tuple[list[ev.Event], bool]]
     backlog: deque[list[bytes]]
 
-    def batch_limit(self) -> int: ...
+    def next_batch(self) -> list[list[bytes]]: ...
     def consume_sent(self, sent: int) -> None: ...
     def hand_over_writes(self) -> None: ...
     def saw_traffic(self) -> None: ...
@@ -128,15 +128,9 @@ def write_turn(engine: Connection) -> bool:
         engine.turn_mark = reactor.turns
         engine.reads_mark = engine.reads
         outbound = peer.outbound
-        if len(outbound) == 1:  # the usual turn: the one message that made the pipe non-empty
-            msg = outbound.read()
-            if msg is None:
-                return True
-            batch = [msg]
-        else:
-            batch = outbound.read_many(engine.batch_limit())
-            if not batch:
-                return True
+        batch = engine.next_batch()  # (usually the one message that made the pipe non-empty)
+        if not batch:
+            return True
         conn = engine.conn
         conn.send_messages(batch)
         out = engine.out

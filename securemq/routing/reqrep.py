@@ -36,7 +36,7 @@ class Dealer(Routing):
         super().__init__(options)
         self._lb = LoadBalancer()
         self._fq = FairQueue()
-        if type(self) is Dealer:
+        if type(self) is Dealer:  # (REQ, a subclass, sends through its own send)
             self.send = self._lb.send_ok  # type: ignore[method-assign]  # the hot path
 
     def attach(self, peer: Peer) -> None:

@@ -33,15 +33,6 @@ def smq_ctx() -> Iterator[securemq.Context]:
 
 
 @pytest.fixture
-def contexts() -> Iterator[dict[str, Any]]:
-    """A securemq and a pyzmq context, by library name."""
-    made: dict[str, Any] = {"securemq": securemq.Context(), "pyzmq": zmq.Context()}
-    yield made
-    for ctx in made.values():
-        ctx.destroy(linger=0)
-
-
-@pytest.fixture
 def pz_ctx() -> Iterator[zmq.Context[zmq.Socket[bytes]]]:
     ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
     yield ctx

@@ -35,16 +35,7 @@ DEADLINE = 5.0
 IMPLS = {"securemq": securemq, "pyzmq": pyzmq}
 
 
-# -- fixtures ------------------------------------------------------------------------------------
-@pytest.fixture
-def contexts() -> Iterator[dict[str, Any]]:
-    """One securemq and one pyzmq context, both destroyed with linger 0."""
-    ctxs: dict[str, Any] = {"securemq": securemq.Context(), "pyzmq": pyzmq.Context()}
-    yield ctxs
-    for ctx in ctxs.values():
-        ctx.destroy(linger=0)
-
-
+# (the ``contexts`` fixture: tests/conftest.py)
 def make_socket(ctxs: dict[str, Any], impl: str, socket_type: int, **options: int) -> Any:
     sock = ctxs[impl].socket(socket_type)
     sock.setsockopt(pyzmq.LINGER, 0)
