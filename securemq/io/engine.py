@@ -90,12 +90,13 @@ def _locked(method: _F) -> _F:
 def _next_batch(outbound: Pipe) -> list[Message]:
     """The messages for one write: the one queued (the usual case), or as many as a batch
     holds, judged by the size of the first one; empty when nothing is queued."""
-    if len(outbound) == 1:
+    queue = outbound.queue
+    if len(queue) == 1:
         msg = outbound.read()
         return [] if msg is None else [msg]
-    head = outbound.peek()
-    if head is None:
+    if not queue:
         return []
+    head = queue[0]
     size = len(head[0]) if len(head) == 1 else sum(map(len, head))
     limit = WRITE_BATCH if size < WRITE_BUDGET // WRITE_BATCH else max(1, WRITE_BUDGET // size)
     return outbound.read_many(limit)
@@ -249,10 +250,24 @@ class StreamEngine:
             return
         self.saw_traffic()
         got = len(data)
-        self.adapt_read_size(got)
-        self._handle(self.conn.receive_data(data))
-        if self.peer is not None:  # (after _handle: the chunk may have ended the handshake)
-            self.peer.inbound.wire_bytes += got
+        if got == self.read_size or self.read_size > READ_SIZE:
+            self.adapt_read_size(got)
+        peer = self.peer
+        if peer is None:
+            self._handle(self.conn.receive_data(data))
+            if self.peer is not None:  # (after _handle: the chunk may have ended the handshake)
+                self.peer.inbound.wire_bytes += got
+        else:
+            # The hot path: the chunk's messages go straight to the pipe, no event per chunk.
+            peer.inbound.wire_bytes += got
+            messages: list[Message] = []
+            events = self.conn.receive_traffic(data, messages)
+            if messages:
+                self._deliver(messages)
+            if events:
+                self._handle(events)
+            elif self.conn.wants_write():
+                self._write_out()
         if not got and not self.closed:
             self._fail(PeerClosed())
 

@@ -204,26 +204,23 @@ class ReadLease:
             except OSError:
                 data = b""
             engine.saw_traffic()
-            if engine.peer is not None:
-                engine.peer.inbound.wire_bytes += len(data)
             if len(data) == engine.read_size:
                 engine.adapt_read_size(len(data))
-            events = engine.conn.receive_data(data)
-            if data and all(type(event) is ev.MessagesReceived for event in events):
-                inbound = engine.peer.inbound if engine.peer is not None else None
-                undelivered: list[list[bytes]] = []
-                for event in events:
-                    messages = event.messages  # type: ignore[union-attr]
-                    if undelivered or inbound is None:
-                        undelivered.extend(messages)
-                        continue
+            peer = engine.peer
+            messages: list[list[bytes]] = []
+            events = engine.conn.receive_traffic(data, messages)
+            taken = 0
+            if peer is not None:
+                inbound = peer.inbound
+                inbound.wire_bytes += len(data)
+                if messages and not events:
                     taken = inbound.write_many(messages)
-                    if taken < len(messages):
-                        undelivered.extend(messages[taken:])
-                if not undelivered and not engine.conn.wants_write():
-                    return
-                # A full inbound pipe (the reactor pauses reading) or output to send: hand over.
-                events = [ev.MessagesReceived(undelivered)] if undelivered else []
+            if taken == len(messages) and data and not events and not engine.conn.wants_write():
+                return
+            # Anything but messages that fit (a command's event, a full inbound pipe, output to
+            # send, the end of the stream): the rest goes to the reactor, in order.
+            if taken < len(messages):
+                events.insert(0, ev.MessagesReceived(messages[taken:] if taken else messages))
             engine.stash.append((events, not data))
             self._end_locked()
             engine.reactor.call_soon(engine.process_stash)

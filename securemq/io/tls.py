@@ -23,7 +23,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 
 from ..zmtp.errors import NoDetailFailure, ZmtpError
-from ..zmtp.events import ConnectionFailed, Event
+from ..zmtp.events import ConnectionFailed, Event, messages_first
 from ..zmtp.mechanisms.base import ZapReplyData
 from ..zmtp.wire import WireConnection
 
@@ -99,6 +99,9 @@ class TlsConnection:
                 self._tls.write(bytes(chunk))
         pending = self._outgoing.pending
         return [self._outgoing.read(pending)] if pending else []
+
+    def receive_traffic(self, data: bytes, out: list[list[bytes]]) -> list[Event]:
+        return messages_first(self.receive_data(data), out)
 
     def wants_write(self) -> bool:
         return bool(self._outgoing.pending) or (

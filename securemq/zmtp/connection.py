@@ -12,8 +12,10 @@ How this works:
   After each step (``_advance``) the mechanism's commands are sent, ZapRequestNeeded is raised
   once, and readiness is checked.
 * READY: frames are decoded in bulk; whole messages of one chunk go out in ONE
-  MessagesReceived. PING/PONG/SUBSCRIBE/CANCEL/ERROR are handled here; CURVE-style mechanisms
-  (``transforms_traffic``) unbox every wire frame first and box every frame we send.
+  MessagesReceived -- or, through ``receive_traffic`` (the driver's hot path), straight into
+  the driver's list, with no event at all. PING/PONG/SUBSCRIBE/CANCEL/ERROR are handled
+  here; CURVE-style mechanisms (``transforms_traffic``) unbox every wire frame first and box
+  every frame we send.
 * Any ZmtpError becomes ConnectionFailed (an ERROR command is queued first when the error
   carries a reason); the state is then CLOSED and further input is ignored. Only UsageError
   (local misuse) escapes ``receive_data``.
@@ -221,18 +223,44 @@ class ZmtpConnection:
                 self._receive_handshake(rest)
                 rest = b""
             if rest is not None and self.state is ConnectionState.READY:
-                self._receive_ready(rest)
+                out: list[list[bytes]] = []
+                try:
+                    self._receive_ready(rest, out)
+                finally:
+                    if out:
+                        events.append(MessagesReceived(out))
         except UsageError:
             raise
         except ZmtpError as exc:
             self._fail(exc)
         except Exception as exc:  # a bug must not let peer bytes crash the driver
-            self._fail(
-                ProtocolViolation(
-                    f"ZMTP: internal error while processing peer input ({type(exc).__name__})"
-                )
-            )
+            self._fail_internally(exc)
         return events
+
+    def receive_traffic(self, data: bytes, out: list[list[bytes]]) -> list[Event]:
+        """``receive_data`` once READY, for the hot path: whole messages go to ``out`` (no
+        event object per chunk), and the events returned (PingReceived, ConnectionFailed) come
+        after them. Before READY this is ``receive_data`` (``out`` stays untouched)."""
+        if self.state is not ConnectionState.READY or not data:
+            return self.receive_data(data)
+        events: list[Event] = []
+        self._events = events
+        try:
+            self._receive_ready(data, out)
+        except UsageError:
+            raise
+        except ZmtpError as exc:
+            self._fail(exc)
+        except Exception as exc:  # (as receive_data)
+            self._fail_internally(exc)
+        return events
+
+    def _fail_internally(self, exc: Exception) -> None:
+        self._fail(
+            ProtocolViolation(
+                f"ZMTP: internal error while processing peer input ({type(exc).__name__})"
+            )
+        )
 
     def data_to_send(self) -> list[bytes]:
         """Drain the pending output: small pieces joined, large bodies passed as they are."""
@@ -395,16 +423,12 @@ class ZmtpConnection:
                 )
             )
 
-    def _receive_ready(self, data: bytes) -> None:
-        out: list[list[bytes]] = []
-        try:
-            if self.mechanism.transforms_traffic:
-                self._receive_boxed(data, out)
-            else:
-                self._decoder.feed_messages(data, out, self._ready_command)
-        finally:
-            if out:
-                self._events.append(MessagesReceived(out))
+    def _receive_ready(self, data: bytes, out: list[list[bytes]]) -> None:
+        """Decode traffic into ``out``; what a bad frame ends is still there, in order."""
+        if self.mechanism.transforms_traffic:
+            self._receive_boxed(data, out)
+        else:
+            self._decoder.feed_messages(data, out, self._ready_command)
 
     def _receive_boxed(self, data: bytes, out: list[list[bytes]]) -> None:
         decoded: list[tuple[int, bytes]] = []

@@ -55,3 +55,15 @@ class ConnectionFailed:
 
 
 Event = HandshakeComplete | MessagesReceived | ZapRequestNeeded | PingReceived | ConnectionFailed
+
+
+def messages_first(events: list[Event], out: list[list[bytes]]) -> list[Event]:
+    """``receive_traffic`` for a connection whose primitive is ``receive_data``: when nothing
+    but messages came, they go to ``out`` and no event is left; otherwise the events stay as
+    they are, in order (a handshake that completes in the same chunk comes first)."""
+    for event in events:
+        if type(event) is not MessagesReceived:
+            return events
+    for event in events:
+        out.extend(event.messages)  # type: ignore[union-attr]
+    return []

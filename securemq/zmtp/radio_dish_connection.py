@@ -24,7 +24,7 @@ from ..constants import ProtocolError, SocketType
 from .commands import command_name
 from .connection import ConnectionState, ZmtpConnection
 from .errors import ProtocolViolation, UsageError, ZmtpError
-from .events import Event, MessagesReceived
+from .events import Event, MessagesReceived, messages_first
 from .groups import (
     GROUP_MAX_LENGTH,
     JOIN_PREFIX,
@@ -102,6 +102,9 @@ class RadioDishConnection(ZmtpConnection):
                     self._fail(exc)
                     return events
         return events
+
+    def receive_traffic(self, data: bytes, out: list[list[bytes]]) -> list[Event]:
+        return messages_first(self.receive_data(data), out)  # (every message is checked)
 
     # -- sending -----------------------------------------------------------------------------
     def send_messages(self, msgs: Iterable[Sequence[bytes]]) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from .errors import PeerClosed, ZmtpError
-from .events import ConnectionFailed, Event, HandshakeComplete, MessagesReceived
+from .events import ConnectionFailed, Event, HandshakeComplete, MessagesReceived, messages_first
 from .mechanisms.base import Mechanism, ZapReplyData
 
 _NOTIFICATION: list[bytes] = [b""]
@@ -52,6 +52,9 @@ class RawConnection:
         events.append(ConnectionFailed(PeerClosed("STREAM: peer closed the connection"),
                                        during_handshake=False))
         return events
+
+    def receive_traffic(self, data: bytes, out: list[list[bytes]]) -> list[Event]:
+        return messages_first(self.receive_data(data), out)
 
     def data_to_send(self) -> list[bytes]:
         out, self._out = self._out, []

@@ -78,6 +78,7 @@ from .events import (
     HandshakeComplete,
     MessagesReceived,
     PingReceived,
+    messages_first,
 )
 from .frames import COMMAND, MORE, FrameDecoder, encode_frame
 from .greeting import GREETING_SIZE, MECHANISM_SIZE
@@ -260,6 +261,9 @@ class ZwsConnection:
                 )
             )
         return events
+
+    def receive_traffic(self, data: bytes, out: list[list[bytes]]) -> list[Event]:
+        return messages_first(self.receive_data(data), out)
 
     def data_to_send(self) -> list[bytes]:
         out, self._out = self._out, []

@@ -315,6 +315,47 @@ def test_ping_and_eof_met_under_a_lease_go_to_the_reactor(ctx: zmq.Context,
     assert reactor_only == []
 
 
+def test_messages_a_ping_and_the_end_of_the_stream_under_a_lease(ctx: zmq.Context,
+                                                               reactor_only: list[str]) -> None:
+    """The peer sends a message, a PING and hangs up while the client waits under a lease:
+    the message is delivered, and the rest (the PING's event, the end of the stream) goes to
+    the reactor in order -- DISCONNECTED, and the message not lost with the connection."""
+    from tests.io.test_bad_peers import command, read_frame, ready, recv_exact
+    from tests.security.raw import greeting
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    dealer = ctx.socket(zmq.DEALER)
+    dealer.linger = 0
+    dealer.rcvtimeo = int(DEADLINE * 1000)
+    monitor = dealer.get_monitor_socket()
+    monitor.rcvtimeo = int(DEADLINE * 1000)
+    dealer.connect(f"tcp://127.0.0.1:{port}")
+    conn, _ = listener.accept()
+    conn.settimeout(DEADLINE)
+    conn.sendall(greeting(b"NULL") + ready(b"ROUTER"))
+    recv_exact(conn, 64)
+    read_frame(conn)  # its READY
+    engine = _engine_of(dealer)
+    got: list[list[bytes]] = []
+    waiter = threading.Thread(target=lambda: got.append(dealer.recv_multipart()), daemon=True)
+    waiter.start()
+    _until(lambda: engine.leased, "the waiting client to lease the read side")
+    conn.sendall(b"\x01\x03one\x00\x03two" + command(b"PING", b"\x00\x00ctx"))
+    conn.shutdown(socket.SHUT_WR)
+    waiter.join(DEADLINE)
+    assert got == [[b"one", b"two"]]
+    from zmq.utils.monitor import recv_monitor_message
+
+    deadline = time.monotonic() + DEADLINE
+    while recv_monitor_message(monitor)["event"] != zmq.EVENT_DISCONNECTED:
+        assert time.monotonic() < deadline
+    _until(lambda: engine.closed, "the reactor to close the connection")
+    conn.close()
+    listener.close()
+    assert reactor_only == []
+
+
 # -- stress ---------------------------------------------------------------------------------------
 def _echo_server(ctx: zmq.Context, endpoint: str, stop: threading.Event) -> tuple[
         threading.Thread, str, dict[bytes, list[int]]]:
