@@ -28,13 +28,18 @@ def _expected_frame(flags: int, body: bytes, prefix: bytes, counter: int, key: b
 @settings(max_examples=100, deadline=None, derandomize=True)
 @given(st.lists(st.tuples(st.integers(0, 3), st.binary(max_size=70_000)), max_size=4),
        st.integers(1, 2**40), st.binary(min_size=16, max_size=16),
-       st.binary(min_size=32, max_size=32))
+       st.binary(min_size=32, max_size=32), st.booleans())
 def test_sealed_frames_match_pynacl_and_open_again(
-    frames: list[tuple[int, bytes]], counter: int, prefix: bytes, key: bytes
+    frames: list[tuple[int, bytes]], counter: int, prefix: bytes, key: bytes,
+    with_scratch: bool,
 ) -> None:
+    """Sealed in a new frame or in the connection's scratch (small boxes), the same bytes."""
     assert FAST_BOX is not None
     sealed: list[bytearray] = []
-    assert FAST_BOX.seal_frames(frames, counter, prefix, key, sealed) == counter + len(frames)
+    seal_scratch = FAST_BOX.new_scratch(8) if with_scratch else None
+    assert FAST_BOX.seal_frames(
+        frames, counter, prefix, key, sealed, seal_scratch
+    ) == counter + len(frames)
     scratch = FAST_BOX.new_scratch()
     for index, ((flags, body), frame) in enumerate(zip(frames, sealed, strict=True)):
         assert frame == _expected_frame(flags, body, prefix, counter + index, key)
@@ -67,3 +72,21 @@ def test_fast_open_refuses_tampered_short_and_wrong_sizes() -> None:
         FAST_BOX.seal_frames([(0, b"x")], 1, NONCE[:15], KEY, [])
     with pytest.raises(ValueError):
         FAST_BOX.open_message(bytes(32), 0, NONCE, KEY[:31], scratch)
+
+
+def test_a_scratch_sealed_frame_is_its_own_copy() -> None:
+    """A frame sealed through the scratch does not change when the scratch is used again."""
+    assert FAST_BOX is not None
+    scratch = FAST_BOX.new_scratch(8)
+    prefix = bytes(16)
+    first: list[bytes] = []
+    FAST_BOX.seal_frames([(0, b"a" * 3000)], 1, prefix, KEY, first, scratch)
+    snapshot = bytes(first[0])
+    later: list[bytes] = []
+    FAST_BOX.seal_frames([(1, b"b" * 10), (0, b"c" * 4000)], 2, prefix, KEY, later, scratch)
+    assert bytes(first[0]) == snapshot
+    assert len(scratch.buffer) >= 4000 + 17
+    assert [bytes(frame) for frame in later] == [
+        _expected_frame(1, b"b" * 10, prefix, 2, KEY),
+        _expected_frame(0, b"c" * 4000, prefix, 3, KEY),
+    ]

@@ -107,6 +107,7 @@ _FLAG_MASK = FLAG_MORE | FLAG_COMMAND
 REPLAY_CODE = ProtocolError.ZMTP_INVALID_SEQUENCE
 
 _pack_nonce = struct.Struct(">Q").pack
+_unpack_nonce_at = struct.Struct(">Q").unpack_from
 _CRYPTO = ProtocolError.ZMTP_CRYPTOGRAPHIC
 
 
@@ -211,7 +212,10 @@ class CurveMechanism(Mechanism):
         self._nonce = 1  # our short-nonce counter
         self._peer_nonce = 0  # highest short nonce seen from the peer
         self._precom = b""  # beforenm(peer short-term public, our short-term secret)
+        # Reusable buffers C writes boxes into: one to open, one to seal (each used under the
+        # connection's lock, but reading and sending must not share one).
         self._scratch = _FAST.new_scratch() if _FAST is not None else None
+        self._seal_scratch = _FAST.new_scratch() if _FAST is not None else None
         # Short-term keys: ours (generated per connection) and the peer's.
         self._short_secret = b""
         self._short_public = b""
@@ -296,7 +300,7 @@ class CurveMechanism(Mechanism):
             return
         try:
             self._nonce = _FAST.seal_frames(
-                frames, self._nonce, self._send_prefix, self._precom, out
+                frames, self._nonce, self._send_prefix, self._precom, out, self._seal_scratch
             )
         except BaseException:
             # Nonces of the frames sealed so far are spent: never send on this key again.
@@ -325,13 +329,13 @@ class CurveMechanism(Mechanism):
             for _wire_flags, body in frames:
                 if len(body) < MESSAGE_MIN_SIZE or body[:8] != MESSAGE_PREFIX:
                     raise _malformed_message(body)
-                short = bytes(body[8:16])
-                nonce = int.from_bytes(short, "big")
+                nonce = _unpack_nonce_at(body, 8)[0]
                 if nonce <= peer_nonce:
                     raise ProtocolViolation(
                         "CURVE: MESSAGE nonce did not increase (replayed or reordered)",
                         REPLAY_CODE,
                     )
+                short = body[8:16]
                 try:
                     if open_message is not None and scratch is not None:
                         flags, data = open_message(body, 16, prefix + short, key, scratch)
