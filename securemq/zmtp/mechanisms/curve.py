@@ -69,7 +69,7 @@ except ImportError:  # pragma: no cover - PyNaCl < 1.6
     from nacl.bindings import crypto_box_open_afternm as _open_afternm
 
 from ..frames import encode_frame
-from .fastbox import FAST_BOX
+from .fastbox import FAST_BOX, BadMessage
 
 # MESSAGE boxes (the per-message cost) go through libsodium directly when possible.
 _FAST = FAST_BOX
@@ -168,6 +168,20 @@ def _malformed_message(body: bytes) -> ProtocolViolation:
 
 def _crypto_failure(step: str) -> ProtocolViolation:
     return ProtocolViolation(f"CURVE: {step}", _CRYPTO)
+
+
+def _replayed() -> ProtocolViolation:
+    return ProtocolViolation(
+        "CURVE: MESSAGE nonce did not increase (replayed or reordered)", REPLAY_CODE
+    )
+
+
+def _bad_message(bad: BadMessage) -> ProtocolViolation:
+    if bad.reason == BadMessage.MALFORMED:
+        return _malformed_message(bad.body)
+    if bad.reason == BadMessage.REPLAYED:
+        return _replayed()
+    return _crypto_failure("MESSAGE box does not open")
 
 
 class CurveMechanism(Mechanism):
@@ -319,8 +333,16 @@ class CurveMechanism(Mechanism):
         raises at the first bad one, with the frames before it already in ``out``."""
         if not self.ready:
             raise UsageError("CURVE: cannot read traffic before the handshake is done")
-        scratch = self._scratch
-        open_message = _FAST.open_message if _FAST is not None else None
+        if _FAST is not None and self._scratch is not None:
+            try:
+                self._peer_nonce = _FAST.open_frames(
+                    frames, self._recv_prefix, self._precom, self._peer_nonce, self._scratch,
+                    out, _FLAG_MASK,
+                )
+            except BadMessage as bad:
+                self._peer_nonce = bad.peer_nonce
+                raise _bad_message(bad) from None
+            return
         prefix = self._recv_prefix
         key = self._precom
         peer_nonce = self._peer_nonce
@@ -331,21 +353,14 @@ class CurveMechanism(Mechanism):
                     raise _malformed_message(body)
                 nonce = _unpack_nonce_at(body, 8)[0]
                 if nonce <= peer_nonce:
-                    raise ProtocolViolation(
-                        "CURVE: MESSAGE nonce did not increase (replayed or reordered)",
-                        REPLAY_CODE,
-                    )
-                short = body[8:16]
+                    raise _replayed()
+                short = bytes(body[8:16])
                 try:
-                    if open_message is not None and scratch is not None:
-                        flags, data = open_message(body, 16, prefix + short, key, scratch)
-                    else:
-                        plaintext = _open_afternm(bytes(body[16:]), prefix + short, key)
-                        flags, data = plaintext[0], plaintext[1:]
+                    plaintext = _open_afternm(bytes(body[16:]), prefix + short, key)
                 except CryptoError:
                     raise _crypto_failure("MESSAGE box does not open") from None
                 peer_nonce = nonce
-                append((flags & _FLAG_MASK, data))
+                append((plaintext[0] & _FLAG_MASK, plaintext[1:]))
         finally:
             self._peer_nonce = peer_nonce
 

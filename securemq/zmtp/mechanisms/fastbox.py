@@ -9,7 +9,9 @@ header, and opened from a bytes slice of the frame into the other scratch buffer
 (over 4 KiB) is sealed in place in one bytearray holding the whole wire frame (ZMTP header,
 MESSAGE name, short nonce, MAC, flags, body: one copy of the body) and opened where it lies.
 cffi releases the GIL for the call, so a large box is sealed while other threads run -- which is
-why a scratch buffer is per connection, used under the connection's lock.
+why a scratch buffer is per connection, used under the connection's lock. ``seal_frames`` and
+``open_frames`` each take a whole chunk's frames, so the per-frame checks (MESSAGE name and
+size, rising nonce) run in one loop with the call.
 
 Only the traffic path uses this: the key is always the 32-byte precomputed key and the nonce
 always 24 bytes (both checked here anyway, since C does not). Without the binding the PyNaCl
@@ -36,6 +38,9 @@ _SHORT_MESSAGE_HEADS = tuple(
 )
 _LONG_MESSAGE_HEAD = b"\x02"
 _pack_u64 = struct.Struct(">Q").pack
+_unpack_u64_at = struct.Struct(">Q").unpack_from
+# The shortest MESSAGE command body: the name, the short nonce, the MAC and the flags byte.
+_MESSAGE_MIN = _MESSAGE_OVERHEAD
 _ZERO_MAC = bytes(_MAC)
 _FLAG_BYTES = tuple(bytes((flags,)) for flags in range(256))
 # Bodies up to this size are assembled by concatenation (fewer calls); larger ones are copied
@@ -43,6 +48,18 @@ _FLAG_BYTES = tuple(bytes((flags,)) for flags in range(256))
 _CONCAT_MAX = 4096
 # A decrypt buffer up to this size is kept and reused; larger ones are made per message.
 _SCRATCH_MAX = 1 << 20
+
+
+class BadMessage(Exception):
+    """``open_frames`` met a frame it cannot take; ``peer_nonce`` is the last good nonce."""
+
+    MALFORMED, REPLAYED, NOT_OPENED = "malformed", "replayed", "not opened"
+
+    def __init__(self, reason: str, body: bytes, peer_nonce: int) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.body = body
+        self.peer_nonce = peer_nonce
 
 
 class Scratch:
@@ -59,13 +76,12 @@ class Scratch:
 class FastBox:
     """The libsodium entry points, bound once; see the module docstring."""
 
-    __slots__ = ("_from_buffer", "_seal", "_unpack", "_unseal")
+    __slots__ = ("_from_buffer", "_seal", "_unseal")
 
     def __init__(self, ffi: Any, lib: Any) -> None:
         self._seal = lib.crypto_box_easy_afternm
         self._unseal = lib.crypto_box_open_easy_afternm
         self._from_buffer = ffi.from_buffer
-        self._unpack = ffi.unpack
 
     def seal_frames(
         self,
@@ -129,31 +145,49 @@ class FastBox:
         scratch.pointer = self._from_buffer(scratch.buffer)
         scratch.view = memoryview(scratch.buffer)
 
-    def open_message(
-        self, wire: bytes, offset: int, nonce: bytes, key: bytes, scratch: Scratch
-    ) -> tuple[int, bytes]:
-        """Open the box at ``wire[offset:]``: (flags byte, body). ``scratch`` may be replaced
-        by a larger one (up to _SCRATCH_MAX) and is reused."""
-        if len(nonce) != 24 or len(key) != 32:
+    def open_frames(
+        self,
+        frames: Iterable[tuple[int, bytes]],
+        nonce_prefix: bytes,
+        key: bytes,
+        peer_nonce: int,
+        scratch: Scratch,
+        out: list[tuple[int, bytes]],
+        flag_mask: int = 0xFF,
+    ) -> int:
+        """Open each CURVE MESSAGE command body (wire flags, body) into ``out`` as (flags byte
+        & ``flag_mask``, body), in order; short nonces must rise above ``peer_nonce``; returns
+        the last one. The first frame that is not a well-formed MESSAGE, repeats a nonce or
+        does not open raises BadMessage, with the frames before it already in ``out``."""
+        if len(nonce_prefix) != 16 or len(key) != 32:
             raise ValueError("CURVE: box nonce/key of the wrong size")
-        boxed = len(wire) - offset
-        if boxed < _MAC + 1:
-            raise CryptoError("CURVE: box shorter than its MAC and flags")
-        size = boxed - _MAC
-        if len(scratch.buffer) < size:
-            if size > _SCRATCH_MAX:
-                scratch = self.new_scratch(size)  # (a one-off, not kept)
-            else:
-                self._grow(scratch, size)
-        # A small box is passed as bytes (cffi hands C the object's own memory): cheaper than
-        # a cdata over the frame; a large one is not copied.
-        boxed_text = (
-            wire[offset:] if type(wire) is bytes and boxed <= _CONCAT_MAX
-            else self._from_buffer(wire) + offset
-        )
-        if self._unseal(scratch.pointer, boxed_text, boxed, nonce, key) != 0:
-            raise CryptoError("CURVE: box does not open")
-        return scratch.buffer[0], scratch.view[1:size].tobytes()
+        unseal = self._unseal
+        nonce_at = _unpack_u64_at
+        append = out.append
+        for _wire_flags, body in frames:
+            if len(body) < _MESSAGE_MIN or body[:8] != _MESSAGE:
+                raise BadMessage(BadMessage.MALFORMED, body, peer_nonce)
+            nonce = nonce_at(body, 8)[0]
+            if nonce <= peer_nonce:
+                raise BadMessage(BadMessage.REPLAYED, body, peer_nonce)
+            boxed = len(body) - 16
+            size = boxed - _MAC
+            if len(scratch.buffer) < size:
+                if size > _SCRATCH_MAX:
+                    scratch = self.new_scratch(size)  # (a one-off, not kept)
+                else:
+                    self._grow(scratch, size)
+            # A small box is passed as bytes (cffi hands C the object's own memory): cheaper
+            # than a cdata over the frame; a large one is not copied.
+            boxed_text = (
+                body[16:] if type(body) is bytes and boxed <= _CONCAT_MAX
+                else self._from_buffer(body) + 16
+            )
+            if unseal(scratch.pointer, boxed_text, boxed, nonce_prefix + body[8:16], key) != 0:
+                raise BadMessage(BadMessage.NOT_OPENED, body, peer_nonce)
+            peer_nonce = nonce
+            append((scratch.buffer[0] & flag_mask, scratch.view[1:size].tobytes()))
+        return peer_nonce
 
 
 def _load() -> FastBox | None:
@@ -181,11 +215,13 @@ def _load() -> FastBox | None:
             header = bytes((0, size)) if size < 256 else _LONG_MESSAGE_HEAD + _pack_u64(size)
             if frame != header + command:
                 return None
-            if fast.open_message(command, 16, prefix + short, key, scratch) != (1, text):
+            opened: list[tuple[int, bytes]] = []
+            if fast.open_frames([(0, command)], prefix, key, counter - 1, scratch,
+                                opened) != counter or opened != [(1, text)]:
                 return None
             if crypto_box_open_easy_afternm(expected, prefix + short, key) != b"\x01" + text:
                 return None
-    except (CryptoError, ValueError, TypeError):
+    except (BadMessage, CryptoError, ValueError, TypeError):
         return None
     return fast
 
