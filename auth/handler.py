@@ -209,13 +209,23 @@ class ZapHandler:
             policy=decision.policy,
             user_id=(decision.user_id or "") if decision.allowed else "",
         )
+        level = logging.INFO if decision.allowed else logging.WARNING
+        if self.log.isEnabledFor(level):
+            self._log_audit(level, record, decision.allowed)
+        if self.on_decision is not None:
+            try:
+                self.on_decision(record)
+            except Exception:
+                self.log.exception("ZAP handler: on_decision callback failed")
+
+    def _log_audit(self, level: int, record: AuditRecord, allowed: bool) -> None:
         # Every field but the status is quoted and escaped: peers choose domains, user names
         # and (through the policy) reasons; the raw values stay in the structured record.
         self.log.log(
-            logging.INFO if decision.allowed else logging.WARNING,
+            level,
             "ZAP %s: status=%d reason=%s domain=%s mechanism=%s address=%s principal=%s "
             "policy=%s user_id=%s",
-            "accepted" if decision.allowed else "refused",
+            "accepted" if allowed else "refused",
             record.status,
             quoted(record.reason),
             quoted(record.domain),
@@ -226,11 +236,6 @@ class ZapHandler:
             quoted(record.user_id),
             extra={"zap_audit": asdict(record)},
         )
-        if self.on_decision is not None:
-            try:
-                self.on_decision(record)
-            except Exception:
-                self.log.exception("ZAP handler: on_decision callback failed")
 
     # -- public entry points -----------------------------------------------------------------
 

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 import struct
 
 _ALPHABET = (
     b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#"
 )
+# Z85 is base 85 with big-endian 4-byte groups, as the RFC 1924 alphabet that base64.b85encode
+# uses: the same digits, other characters. Encoding is that C codec and a translation.
+_BASE85_ALPHABET = (
+    b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~"
+)
+_BASE85_TO_Z85 = bytes.maketrans(_BASE85_ALPHABET, _ALPHABET)
 _DECODE = [-1] * 256
 for _index, _char in enumerate(_ALPHABET):
     _DECODE[_char] = _index
-_POWERS = (85**4, 85**3, 85**2, 85, 1)
 
 
 def encode(rawbytes: bytes) -> bytes:
@@ -18,11 +24,7 @@ def encode(rawbytes: bytes) -> bytes:
     data = bytes(rawbytes)
     if len(data) % 4:
         raise ValueError(f"Z85 encode: length must be a multiple of 4, got {len(data)}")
-    out = bytearray()
-    for (value,) in struct.iter_unpack(">I", data):
-        for power in _POWERS:
-            out.append(_ALPHABET[(value // power) % 85])
-    return bytes(out)
+    return base64.b85encode(data).translate(_BASE85_TO_Z85)
 
 
 def decode(z85bytes: bytes | str) -> bytes:
