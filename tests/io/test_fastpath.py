@@ -276,83 +276,83 @@ def test_a_kept_lease_needs_no_registration_change_and_goes_back(
     assert reactor_only == []
 
 
+class _MockRouter:
+    """A DEALER (with a monitor) connected to a hand-driven ROUTER peer that has done the NULL
+    handshake; ``conn`` is the peer's end, ``engine`` the DEALER's connection."""
+
+    def __init__(self, ctx: zmq.Context) -> None:
+        from tests.io.test_bad_peers import read_frame, ready, recv_exact
+        from tests.security.raw import greeting
+
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        port = self.listener.getsockname()[1]
+        self.dealer = ctx.socket(zmq.DEALER)
+        self.dealer.linger = 0
+        self.dealer.rcvtimeo = int(DEADLINE * 1000)
+        self.monitor = self.dealer.get_monitor_socket()
+        self.monitor.rcvtimeo = int(DEADLINE * 1000)
+        self.dealer.connect(f"tcp://127.0.0.1:{port}")
+        self.conn, _ = self.listener.accept()
+        self.conn.settimeout(DEADLINE)
+        self.conn.sendall(greeting(b"NULL") + ready(b"ROUTER"))
+        recv_exact(self.conn, 64)
+        read_frame(self.conn)  # its READY
+        self.engine = _engine_of(self.dealer)
+
+    def until_disconnected(self) -> None:
+        from zmq.utils.monitor import recv_monitor_message
+
+        deadline = time.monotonic() + DEADLINE
+        while recv_monitor_message(self.monitor)["event"] != zmq.EVENT_DISCONNECTED:
+            assert time.monotonic() < deadline
+
+    def close(self) -> None:
+        self.conn.close()
+        self.listener.close()
+
+
 def test_ping_and_eof_met_under_a_lease_go_to_the_reactor(ctx: zmq.Context,
                                                           reactor_only: list[str]) -> None:
     """A mock peer PINGs the client while the client waits in recv (holding a lease): the PONG
     comes back (from the reactor), then the peer hangs up: DISCONNECTED, from the reactor."""
-    from tests.io.test_bad_peers import command, read_frame, ready, recv_exact
-    from tests.security.raw import greeting
+    from tests.io.test_bad_peers import command, read_frame
 
-    listener = socket.create_server(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    dealer = ctx.socket(zmq.DEALER)
-    dealer.linger = 0
-    monitor = dealer.get_monitor_socket()
-    monitor.rcvtimeo = int(DEADLINE * 1000)
-    dealer.connect(f"tcp://127.0.0.1:{port}")
-    conn, _ = listener.accept()
-    conn.settimeout(DEADLINE)
-    conn.sendall(greeting(b"NULL") + ready(b"ROUTER"))
-    recv_exact(conn, 64)
-    read_frame(conn)  # its READY
-    _engine_of(dealer)
+    peer = _MockRouter(ctx)
     got: list[bytes] = []
-    waiter = threading.Thread(target=lambda: got.append(dealer.recv()), daemon=True)
+    waiter = threading.Thread(target=lambda: got.append(peer.dealer.recv()), daemon=True)
     waiter.start()
-    conn.sendall(command(b"PING", b"\x00\x00ctx"))
-    _flags, body = read_frame(conn)
+    peer.conn.sendall(command(b"PING", b"\x00\x00ctx"))
+    _flags, body = read_frame(peer.conn)
     assert body[1:5] == b"PONG" and body.endswith(b"ctx")
-    conn.sendall(b"\x00\x05after")
+    peer.conn.sendall(b"\x00\x05after")
     waiter.join(DEADLINE)
     assert got == [b"after"]
-    conn.close()
-    from zmq.utils.monitor import recv_monitor_message
-
-    deadline = time.monotonic() + DEADLINE
-    while recv_monitor_message(monitor)["event"] != zmq.EVENT_DISCONNECTED:
-        assert time.monotonic() < deadline
-    listener.close()
+    peer.close()
+    peer.until_disconnected()
     assert reactor_only == []
 
 
-def test_messages_a_ping_and_the_end_of_the_stream_under_a_lease(ctx: zmq.Context,
-                                                               reactor_only: list[str]) -> None:
+def test_messages_a_ping_and_the_end_of_the_stream_under_a_lease(
+    ctx: zmq.Context, reactor_only: list[str]
+) -> None:
     """The peer sends a message, a PING and hangs up while the client waits under a lease:
     the message is delivered, and the rest (the PING's event, the end of the stream) goes to
     the reactor in order -- DISCONNECTED, and the message not lost with the connection."""
-    from tests.io.test_bad_peers import command, read_frame, ready, recv_exact
-    from tests.security.raw import greeting
+    from tests.io.test_bad_peers import command
 
-    listener = socket.create_server(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    dealer = ctx.socket(zmq.DEALER)
-    dealer.linger = 0
-    dealer.rcvtimeo = int(DEADLINE * 1000)
-    monitor = dealer.get_monitor_socket()
-    monitor.rcvtimeo = int(DEADLINE * 1000)
-    dealer.connect(f"tcp://127.0.0.1:{port}")
-    conn, _ = listener.accept()
-    conn.settimeout(DEADLINE)
-    conn.sendall(greeting(b"NULL") + ready(b"ROUTER"))
-    recv_exact(conn, 64)
-    read_frame(conn)  # its READY
-    engine = _engine_of(dealer)
+    peer = _MockRouter(ctx)
     got: list[list[bytes]] = []
-    waiter = threading.Thread(target=lambda: got.append(dealer.recv_multipart()), daemon=True)
+    waiter = threading.Thread(target=lambda: got.append(peer.dealer.recv_multipart()),
+                              daemon=True)
     waiter.start()
-    _until(lambda: engine.leased, "the waiting client to lease the read side")
-    conn.sendall(b"\x01\x03one\x00\x03two" + command(b"PING", b"\x00\x00ctx"))
-    conn.shutdown(socket.SHUT_WR)
+    _until(lambda: peer.engine.leased, "the waiting client to lease the read side")
+    peer.conn.sendall(b"\x01\x03one\x00\x03two" + command(b"PING", b"\x00\x00ctx"))
+    peer.conn.shutdown(socket.SHUT_WR)
     waiter.join(DEADLINE)
     assert got == [[b"one", b"two"]]
-    from zmq.utils.monitor import recv_monitor_message
-
-    deadline = time.monotonic() + DEADLINE
-    while recv_monitor_message(monitor)["event"] != zmq.EVENT_DISCONNECTED:
-        assert time.monotonic() < deadline
-    _until(lambda: engine.closed, "the reactor to close the connection")
-    conn.close()
-    listener.close()
+    peer.until_disconnected()
+    _until(lambda: peer.engine.closed, "the reactor to close the connection")
+    peer.close()
     assert reactor_only == []
 
 

@@ -308,13 +308,14 @@ class CurveMechanism(Mechanism):
         """Whole wire frames, one MESSAGE per (flags, body), appended to ``out`` (hot path)."""
         if not self.ready:
             raise UsageError("CURVE: cannot send traffic before the handshake is done")
-        if _FAST is None:
+        scratch = self._seal_scratch
+        if _FAST is None or scratch is None:
             for flags, body in frames:
                 out.append(encode_frame(0, self.encode_frame(flags, body)))
             return
         try:
             self._nonce = _FAST.seal_frames(
-                frames, self._nonce, self._send_prefix, self._precom, out, self._seal_scratch
+                frames, self._nonce, self._send_prefix, self._precom, out, scratch
             )
         except BaseException:
             # Nonces of the frames sealed so far are spent: never send on this key again.

@@ -41,10 +41,9 @@ _pack_u64 = struct.Struct(">Q").pack
 _unpack_u64_at = struct.Struct(">Q").unpack_from
 # The shortest MESSAGE command body: the name, the short nonce, the MAC and the flags byte.
 _MESSAGE_MIN = _MESSAGE_OVERHEAD
-_ZERO_MAC = bytes(_MAC)
 _FLAG_BYTES = tuple(bytes((flags,)) for flags in range(256))
-# Bodies up to this size are assembled by concatenation (fewer calls); larger ones are copied
-# once into a preallocated buffer.
+# Bodies up to this size are sealed in the scratch buffer from a concatenated plaintext and
+# opened from a bytes slice (fewer calls); larger ones are sealed and opened in place.
 _CONCAT_MAX = 4096
 # A decrypt buffer up to this size is kept and reused; larger ones are made per message.
 _SCRATCH_MAX = 1 << 20
@@ -90,12 +89,13 @@ class FastBox:
         nonce_prefix: bytes,
         key: bytes,
         out: list[Any],
-        scratch: Scratch | None = None,
+        scratch: Scratch,
     ) -> int:
         """Each (flags, body) as a whole ZMTP frame carrying a CURVE MESSAGE, appended to
-        ``out``; short nonces count up from ``counter``; returns the next counter. With a
-        ``scratch`` (the connection's own: C writes into it without the GIL), a small box is
-        sealed there and copied out once, which costs less than a C view of a new frame."""
+        ``out``; short nonces count up from ``counter``; returns the next counter. A small box
+        is sealed in ``scratch`` (the connection's own: C writes into it without the GIL) and
+        copied out once, which costs less than a C view of a new frame; a large one is sealed
+        in place in its frame."""
         if len(nonce_prefix) != 16 or len(key) != 32:
             raise ValueError("CURVE: box nonce/key of the wrong size")
         seal = self._seal
@@ -111,7 +111,7 @@ class FastBox:
                 head = short_heads[size] + short
             else:
                 head = _LONG_MESSAGE_HEAD + pack(size + _MESSAGE_OVERHEAD) + _MESSAGE + short
-            if scratch is not None and size <= _CONCAT_MAX:
+            if size <= _CONCAT_MAX:
                 sealed = size + 1 + _MAC
                 if len(scratch.buffer) < sealed:
                     self._grow(scratch, sealed)
@@ -121,13 +121,10 @@ class FastBox:
                 append(head + scratch.view[:sealed])
                 continue
             start = len(head)
-            if size <= _CONCAT_MAX:
-                buffer = bytearray(head + _ZERO_MAC + _FLAG_BYTES[flags] + body)
-            else:
-                buffer = bytearray(start + _MAC + 1 + size)
-                buffer[:start] = head
-                buffer[start + _MAC] = flags
-                buffer[start + _MAC + 1 :] = body
+            buffer = bytearray(start + _MAC + 1 + size)
+            buffer[:start] = head
+            buffer[start + _MAC] = flags
+            buffer[start + _MAC + 1 :] = body
             pointer = from_buffer(buffer)
             # In place: libsodium writes the MAC and then the ciphertext over the plaintext.
             if seal(pointer + start, pointer + start + _MAC, size + 1, nonce_prefix + short,
@@ -205,7 +202,8 @@ def _load() -> FastBox | None:
         scratch = fast.new_scratch(8)
         texts = (b"", b"securemq", bytes(range(256)) * 40)
         sealed: list[Any] = []
-        if fast.seal_frames(((1, text) for text in texts), 7, prefix, key, sealed) != 10:
+        if fast.seal_frames(((1, text) for text in texts), 7, prefix, key, sealed,
+                            fast.new_scratch(8)) != 10:
             return None
         for counter, (text, frame) in enumerate(zip(texts, sealed, strict=True), start=7):
             short = _pack_u64(counter)
