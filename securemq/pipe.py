@@ -160,7 +160,7 @@ class Pipe:
     """
 
     __slots__ = (
-        "_queue", "closed", "dropped", "hwm", "messages", "reader_wake", "ready_hook",
+        "_queue", "closed", "direct", "dropped", "hwm", "messages", "reader_wake", "ready_hook",
         "wire_bytes", "writer_wake",
     )
 
@@ -172,6 +172,10 @@ class Pipe:
         # Set by the reader's fair queue (routing/fq.py): called on the writer's thread when the
         # pipe goes from empty to non-empty, before reader_wake.
         self.ready_hook: Callable[[], object] | None = None
+        # Set by the connection that reads this pipe (an outbound pipe): offered a message
+        # written while the pipe is empty, it may send it at once instead (True: sent, so the
+        # message is not queued).
+        self.direct: Callable[[Message], bool] | None = None
         # The other end is gone: nothing more will be written (reads drain what is queued),
         # and writes are refused.
         self.closed = False
@@ -201,6 +205,11 @@ class Pipe:
         if self.closed:
             return False
         queue = self._queue
+        if not queue:
+            direct = self.direct
+            if direct is not None and direct(msg):
+                self.messages += 1
+                return True
         hwm = self.hwm
         if hwm > 0 and len(queue) >= hwm:
             return False

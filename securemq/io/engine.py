@@ -189,6 +189,7 @@ class StreamEngine:
         self.writing = False
         self.backlog: deque[Message] = deque()
         self.flush_scheduled = False
+        self.turn_refused = False
         self._zap_domain = zap_domain
         self._routing_id = routing_id
         self._zap_peer: Peer | None = None
@@ -407,6 +408,8 @@ class StreamEngine:
         self._socket_wake = self.owner.inbound_wake()
         peer.inbound.reader_wake = self._wake_socket
         peer.outbound.reader_wake = self._schedule_flush
+        if self.direct_writes:
+            peer.outbound.direct = self._direct_send
         peer.inbound.writer_wake = lambda: reactor.call_soon(self.resume_reading)
         if not event.raw:
             self.owner.monitor_event(Event.HANDSHAKE_SUCCEEDED, 0, self.endpoint)
@@ -531,9 +534,21 @@ class StreamEngine:
         """The outbound pipe became non-empty (called on the sending thread)."""
         if self.flush_scheduled:
             return  # the reactor will take this message with the others
-        if self.direct_writes and fastpath.write_turn(self):
+        if self.turn_refused:
+            self.turn_refused = False  # (a direct send was just refused: no second try)
+        elif self.direct_writes and fastpath.write_turn(self):
             return
         self.hand_over_writes()
+
+    def _direct_send(self, msg: Message) -> bool:
+        """A message written to the empty outbound pipe (sending thread): send it now, if a
+        write turn is available (io/fastpath.py); False: it is queued instead."""
+        if self.flush_scheduled:
+            return False
+        if fastpath.write_turn(self, msg):
+            return True
+        self.turn_refused = True
+        return False
 
     def hand_over_writes(self) -> None:
         """Any thread: the reactor writes what is buffered and what the pipe holds."""
@@ -701,4 +716,5 @@ class StreamEngine:
             peer.inbound.reader_wake = self._socket_wake
             peer.inbound.writer_wake = _no_wake
             peer.outbound.reader_wake = _no_wake
+            peer.outbound.direct = None
         self._on_closed = None

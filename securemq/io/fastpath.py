@@ -22,6 +22,11 @@ this module, and only by *acquiring* it under the connection's lock (never by wa
   which arms writability, reports the error and closes. Fan-out sockets (PUB, XPUB) never take
   turns: one send would cost a system call per subscriber on the caller's thread.
 
+  **A direct send** is a write turn for a message written while the outbound pipe is empty
+  (``Pipe.direct``): the message is encoded and written without being queued, and only when
+  the turn is refused does it go into the pipe, which then hands over to the reactor at once
+  (one try per message, not a second one from the pipe's wake-up).
+
 * **A read lease** (``ReadLease``), for one blocking wait. A caller about to wait in recv on a
   socket whose only connection is ready takes the lease: the reactor stops watching that
   descriptor for input (``Reactor.lease_reads``, the one registration change another thread
@@ -58,7 +63,7 @@ import threading
 from collections import deque
 from typing import Protocol
 
-from ..pipe import Peer
+from ..pipe import Message, Peer
 from ..zmtp import events as ev
 from ..zmtp.wire import WireConnection
 from .reactor import Reactor
@@ -106,9 +111,12 @@ LEASE_MAX_READ = 1 << 16
 SENDMSG_PARTS = 512
 
 
-def write_turn(engine: Connection) -> bool:
+def write_turn(engine: Connection, msg: Message | None = None) -> bool:
     """On the caller's thread, when the outbound pipe became non-empty: write what it holds
-    now. False: the turn was not available (the caller hands over to the reactor instead)."""
+    now. False: the turn was not available (the caller hands over to the reactor instead).
+
+    With ``msg`` (a direct send): the outbound pipe is empty and ``msg`` is written without
+    being queued; False: the caller queues it as usual."""
     lock = engine.lock
     if not lock.acquire(blocking=False):
         return False
@@ -125,10 +133,15 @@ def write_turn(engine: Connection) -> bool:
             or reactor.dispatching
         ):
             return False
+        outbound = peer.outbound
+        if msg is None:
+            batch = engine.next_batch()  # (usually the one message that made the pipe non-empty)
+        elif outbound.queue:
+            return False  # (queued meanwhile, by the reactor: the message goes behind it)
+        else:
+            batch = [msg]
         engine.turn_mark = reactor.turns
         engine.reads_mark = engine.reads
-        outbound = peer.outbound
-        batch = engine.next_batch()  # (usually the one message that made the pipe non-empty)
         if not batch:
             return True
         conn = engine.conn

@@ -404,6 +404,7 @@ class SocketSession:
         peer = engine.peer
         if peer is not None:
             peer.outbound.reader_wake = _nothing
+            peer.outbound.direct = None
             if connecter is None or connecter.peer is not peer:
                 self._drop_peer(peer)
         alive = not self.closed or connecter in self._lingering

@@ -5,7 +5,8 @@
   threads take write turns and read leases as hard as they can.
 * Write turns follow state, not a clock: an idle connection is written by the caller, the rest
   of a burst by the reactor, and a connection is idle again once the reactor has run or the
-  peer has spoken.
+  peer has spoken. A message sent while the outbound pipe is empty is written without being
+  queued (a direct send), and a refused one is queued after one try.
 * Read leases: while a caller holds one, the reactor does not watch the descriptor for input;
   a command (PING) or the end of the stream met by the caller is handed to the reactor.
 * Stress: several threads send numbered messages in bursts and in ping-pong over tcp and ipc,
@@ -116,10 +117,10 @@ def test_write_turns_follow_state_not_time(ctx: zmq.Context, reactor_only: list[
     refused = 0
     real = fastpath.write_turn
 
-    def recording(e: StreamEngine) -> bool:
+    def recording(e: StreamEngine, msg: list[bytes] | None = None) -> bool:
         nonlocal refused
         before = (e.reactor.turns, e.reads)
-        took = real(e)
+        took = real(e, msg)
         if took:
             taken.append(before)
         else:
@@ -140,6 +141,59 @@ def test_write_turns_follow_state_not_time(ctx: zmq.Context, reactor_only: list[
     assert [server.recv() for _ in range(201)] == [b"one"] + [b"burst %d" % i for i in range(200)]
     assert refused > 0
     assert all(a != b for a, b in itertools.pairwise(taken)), "two turns in one reactor turn"
+    assert reactor_only == []
+
+
+def test_a_direct_send_skips_the_pipe_and_a_refused_one_is_tried_once(
+    ctx: zmq.Context, reactor_only: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, client = _pair(ctx, zmq.PULL, zmq.PUSH)
+    client.send(b"warm-up")
+    assert server.recv() == b"warm-up"
+    engine = _engine_of(client)
+    assert engine.peer is not None
+    outbound = engine.peer.outbound
+    queued: list[int] = []
+    outbound.ready_hook = lambda: queued.append(len(outbound))  # (called when queued)
+    turns: list[bool] = []
+    real = fastpath.write_turn
+
+    def recording(e: StreamEngine, msg: list[bytes] | None = None) -> bool:
+        took = real(e, msg)
+        turns.append(took)
+        return took
+
+    monkeypatch.setattr(fastpath, "write_turn", recording)
+    engine.reactor.call_soon(lambda: None)
+    _until(lambda: engine.reactor.turns != engine.turn_mark, "the reactor to go round")
+    counted = outbound.messages
+    # Idle, and the pipe empty: the message goes out without ever being queued (but counted).
+    client.send(b"direct")
+    assert turns == [True] and queued == []
+    assert outbound.messages == counted + 1
+    assert server.recv() == b"direct"
+    # No turn available (another thread holds the connection, as the reactor does while it
+    # writes): refused once, then queued for the reactor -- one try per message, not a second
+    # one from the pipe's wake-up.
+    turns.clear()
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with engine.lock:
+            held.set()
+            release.wait(DEADLINE)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert held.wait(DEADLINE)
+        client.send(b"refused")
+        assert turns == [False] and queued == [1]
+    finally:
+        release.set()
+        holder.join(DEADLINE)
+    assert server.recv() == b"refused"
+    assert outbound.messages == counted + 2
     assert reactor_only == []
 
 
