@@ -245,11 +245,19 @@ class Pipe:
         if self.closed:
             return 0
         was_empty = not queue
-        room = len(msgs) if self.hwm <= 0 else max(0, self.hwm - len(queue))
-        taken = min(room, len(msgs))
+        taken = len(msgs)
+        hwm = self.hwm
+        if hwm > 0 and hwm - len(queue) < taken:
+            taken = max(0, hwm - len(queue))
         if taken:
-            queue.extend(msgs[:taken] if taken < len(msgs) else msgs)
-            self._queued(taken, was_empty)
+            queue.extend(msgs if taken == len(msgs) else msgs[:taken])
+            # (_queued, inlined: this is every read's path)
+            self.messages += taken
+            if was_empty or len(queue) == taken:
+                hook = self.ready_hook
+                if hook is not None:
+                    hook()
+                self.reader_wake()
         return taken
 
     def write_from(self, backlog: deque[Message]) -> None:

@@ -249,7 +249,8 @@ class StreamEngine:
         except OSError as exc:
             self._fail(PeerClosed(f"ZMTP: connection to {self.endpoint} lost: {exc.strerror}"))
             return
-        self.saw_traffic()
+        self._last_rx = time.monotonic()  # (saw_traffic, inlined: once a read)
+        self._ttl_armed_at = None
         got = len(data)
         if got == self.read_size or self.read_size > READ_SIZE:
             self.adapt_read_size(got)
@@ -382,8 +383,9 @@ class StreamEngine:
     def _wake_socket(self) -> None:
         """The inbound pipe became non-empty: wake the socket's thread (from the reactor, just
         before it blocks again; from a reading caller, that caller is awake anyway)."""
-        if self.reactor.in_reactor():
-            self.reactor.defer(self._socket_wake)
+        reactor = self.reactor
+        if threading.get_ident() == reactor.thread_id:  # (in_reactor, inlined: once a read)
+            reactor.defer(self._socket_wake)
 
     # -- handshake --------------------------------------------------------------------------
     def _handshake_complete(self, event: ev.HandshakeComplete) -> None:
