@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from . import goals
 from .cases import BASELINE, METRICS, TABLE_METRICS, Kind, Metric, Settings
 from .runner import CaseResult
 
@@ -213,4 +214,14 @@ def results_markdown(results: Sequence[CaseResult], settings: Settings, info: di
     issues = problems(results)
     if issues:
         parts += ["Problems and skipped cases:", "", *(f"- {p}" for p in issues), ""]
+    section = goals_section(results)
+    if section:
+        parts += [section, ""]
     return "\n".join(parts)
+
+
+def goals_section(results: Sequence[CaseResult]) -> str:
+    """Issue 16's goals against this run; empty when the run measured none of their cases."""
+    if any(goals.judge(goal, results)[1] is not None for goal in goals.GOALS):
+        return goals.goals_markdown(results)
+    return ""

@@ -125,6 +125,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         shutil.rmtree(ipc_dir, ignore_errors=True)
 
     print(report.markdown_table(results))
+    section = report.goals_section(results)
+    if section:
+        print("\n" + section)
     issues = report.problems(results)
     for issue in issues:
         print(issue, file=sys.stderr)

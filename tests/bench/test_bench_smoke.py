@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import cases, plot, report, runner, scale, scale_workers
+from bench import cases, goals, plot, report, runner, scale, scale_workers
 from bench.run import main
 from bench.workers import BenchError, BenchSkip
 
@@ -242,3 +242,61 @@ def test_floor_parsers_whole_and_one_byte_at_a_time() -> None:
         finally:
             left.close()
             right.close()
+
+
+# -- the goals section of the report ------------------------------------------------------------
+
+
+def _result(name: str, securemq: dict[str, float], zmq: dict[str, float]) -> runner.CaseResult:
+    runs = {"securemq": [runner.RunResult("securemq", securemq)],
+            "zmq": [runner.RunResult("zmq", zmq)]}
+    return runner.summarize(cases.find(name), runs)
+
+
+def test_goals_are_judged_from_the_run() -> None:
+    def goal(case: str, metric: str) -> goals.Goal:
+        return next(g for g in goals.GOALS if g.case == case and g.metric == metric)
+
+    stream = goal("thr/tcp/1B", "msgs_per_s")  # a rate: >= 1.3
+    latency = goal("lat/tcp/1B", "median_us")  # a time: <= 0.85
+    memory = goal("router/4proc/1000", "kib_per_conn")  # securemq's own KiB: <= 20
+    flat = next(g for g in goals.GOALS if g.judged == "flat")
+    fast = [_result("thr/tcp/1B", {"msgs_per_s": 1400.0}, {"msgs_per_s": 1000.0}),
+            _result("lat/tcp/1B", {"median_us": 80.0}, {"median_us": 100.0}),
+            _result("router/4proc/1000", {"kib_per_conn": 19.0}, {"kib_per_conn": 30.0}),
+            *(_result(f"router-idle/{n}", {"cpu_us_per_rt": cpu}, {"cpu_us_per_rt": 40.0})
+              for n, cpu in ((10, 85.0), (100, 93.0), (1000, 88.0), (10000, 96.0)))]
+    slow = [_result("thr/tcp/1B", {"msgs_per_s": 700.0}, {"msgs_per_s": 1000.0}),
+            _result("lat/tcp/1B", {"median_us": 95.0}, {"median_us": 100.0}),
+            _result("router/4proc/1000", {"kib_per_conn": 24.0}, {"kib_per_conn": 30.0}),
+            *(_result(f"router-idle/{n}", {"cpu_us_per_rt": cpu}, {"cpu_us_per_rt": 40.0})
+              for n, cpu in ((10, 60.0), (10000, 130.0)))]
+    assert goals.judge(stream, fast) == (1.4, True)
+    assert goals.judge(stream, slow) == (0.7, False)
+    assert goals.judge(latency, fast) == (0.8, True)
+    assert goals.judge(latency, slow) == (0.95, False)
+    assert goals.judge(memory, fast) == (19.0, True)  # not the ratio (0.63)
+    assert goals.judge(memory, slow) == (24.0, False)
+    figure, met = goals.judge(flat, fast)
+    assert figure is not None and abs(figure - 96.0 / 85.0) < 1e-9 and met
+    assert goals.judge(flat, slow)[1] is False  # 130 / 60 > 2
+    assert goals.judge(stream, []) == (None, None)
+    assert goals.judge(flat, slow[:3]) == (None, None)  # no curve in the run
+
+
+def test_report_shows_goals_and_what_bounds_the_unmet_ones() -> None:
+    info = {"nproc": 2, "cpu": "Test CPU", "platform": "Linux", "python": "CPython 3.11",
+            "securemq": "0.1.0", "pyzmq": "27.3.0", "libzmq": "4.3.5"}
+    met = _result("thr/tcp/64KiB", {"msgs_per_s": 3.0}, {"msgs_per_s": 2.0})
+    unmet = _result("thr/tcp/1B", {"msgs_per_s": 700.0}, {"msgs_per_s": 1000.0})
+    text = report.results_markdown([met, unmet], cases.QUICK, info, "python -m bench.run")
+    assert "## Goals (issue 16)" in text
+    rows = {line.split("|")[1].strip(): line for line in text.splitlines()
+            if line.startswith("| PUSH->PULL") or line.startswith("| REQ<->REP")}
+    assert "| 1.50 | yes |" in rows["PUSH->PULL tcp 64 KiB"]
+    unmet_row = rows["PUSH->PULL tcp 1 B"]
+    assert "| 0.70 | no |" in unmet_row and "bench.floor" in unmet_row  # the measured limit
+    assert "| - | not run |" in rows["REQ<->REP tcp 1 B (time)"]
+    # A run that measures no goal's case has no goals section.
+    inproc = _result("thr/inproc/1B", {"msgs_per_s": 2.0}, {"msgs_per_s": 1.0})
+    assert "Goals" not in report.results_markdown([inproc], cases.QUICK, info, "x")
