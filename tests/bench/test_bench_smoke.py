@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import cases, goals, plot, report, runner, scale, scale_workers
+from bench import calls, cases, goals, plot, report, runner, scale, scale_workers
 from bench.run import main
 from bench.workers import BenchError, BenchSkip
 
@@ -300,3 +300,30 @@ def test_report_shows_goals_and_what_bounds_the_unmet_ones() -> None:
     # A run that measures no goal's case has no goals section.
     inproc = _result("thr/inproc/1B", {"msgs_per_s": 2.0}, {"msgs_per_s": 1.0})
     assert "Goals" not in report.results_markdown([inproc], cases.QUICK, info, "x")
+
+
+# -- bench.calls: calls per message -------------------------------------------------------------
+
+
+# What each workload calls of the API, per message (stream) or round trip: REP runs in a thread
+# of its own and the broker's sockets share one, so these also check that every thread is
+# counted, and only while the workload runs (not its warm-up).
+API_CALLS = {
+    "stream": {"Socket.send": 1, "Socket.recv": 1},
+    "reqrep": {"Socket.send": 2, "Socket.recv": 2},
+    "broker": {"Socket.send": 1, "Socket.recv": 1, "Socket.send_multipart": 1,
+               "Socket.recv_multipart": 1},
+}
+
+
+@pytest.mark.parametrize("workload, size", [("broker", 3), ("reqrep", 20), ("stream", 200)])
+def test_calls_are_counted_on_every_thread(workload: str, size: int) -> None:
+    result = calls.measure(workload, size, by_name=200)
+    assert result["threads"] >= 2  # the callers and the context's I/O thread
+    names = {name.split(" (")[0]: count for name, count in result["top"]
+             if name.endswith("(socket.py)")}
+    for name, expected in API_CALLS[workload].items():
+        # (a call already waiting when counting starts, as REP's recv, is not counted)
+        assert names.get(name) == pytest.approx(expected, abs=1.5 / size), name
+    assert result["python"] > sum(API_CALLS[workload].values())
+    assert result["builtin"] > 0
