@@ -209,7 +209,9 @@ class StreamEngine:
         if handshake_ivl_ms > 0:
             self._later(handshake_ivl_ms / 1000.0, self._handshake_timeout)
         self._update_registration()
-        self._write_out()
+        # (No I/O here: the greeting goes out in start(), once the owner holds the engine. A
+        # write that failed here would close an engine its owner has not registered yet, and
+        # the owner would then keep a closed engine for ever: a socket that never finishes.)
 
     @property
     def options(self) -> SocketOptions:
@@ -547,7 +549,8 @@ class StreamEngine:
         write turn is available (io/fastpath.py); False: it is queued instead."""
         if self.flush_scheduled:
             return False
-        if fastpath.write_turn(self, msg):
+        # (a reactor running its handlers refuses every turn: known without the lock)
+        if not self.reactor.dispatching and fastpath.write_turn(self, msg):
             return True
         self.turn_refused = True
         return False

@@ -4,7 +4,8 @@ How this works
 --------------
 A connection (``StreamEngine``) has a write side and a read side, and both belong to the
 reactor thread. The socket's caller thread may take one of them for a short while, only through
-this module, and only by *acquiring* it under the connection's lock (never by waiting for it):
+this module, and only by *acquiring* it under the connection's lock (never by waiting for it,
+except to resume a read side it keeps, see below):
 
 * **A write turn** (``write_turn``). When a send makes the outbound pipe non-empty, the caller
   may write that message itself instead of waking the reactor -- if it gets the connection lock
@@ -41,7 +42,8 @@ this module, and only by *acquiring* it under the connection's lock (never by wa
   when the connection is closing; the reactor's own reader skips a descriptor that is leased.
 
   **The lease is kept between waits** (``kept``): ``end()`` only counts the wait, and the next
-  wait needs no registration change -- a request/reply loop then makes two system calls per
+  wait needs no registration change (and waits for the connection's lock if it is busy: no one
+  else reads a kept descriptor) -- a request/reply loop then makes two system calls per
   round trip on its side, not four (lease and return cost 3.5 µs and a dozen Python calls per
   wait). The descriptor goes back to the reactor when a lease stashes, when a lease is
   refused, when the socket is looked at another way (``give_back()``: poll, EVENTS, a wait
@@ -180,8 +182,14 @@ class ReadLease:
     def take(self) -> bool:
         """Lease the read side now, if the connection's state allows it."""
         engine = self.engine
-        if not engine.lock.acquire(blocking=False):
-            return False
+        lock = engine.lock
+        if not lock.acquire(blocking=False):
+            if not engine.kept:
+                return False  # (the reactor reads meanwhile; the caller waits on its waker)
+            # Kept: nobody else reads the descriptor, so a wait on the waker alone would
+            # leave what arrives unread until the sweep; what holds the lock is short work
+            # (a sweep, a stash, another thread's write turn): wait for it.
+            lock.acquire()
         try:
             if (
                 engine.leased or engine.closed or not engine.ready or not engine.reading
@@ -196,7 +204,7 @@ class ReadLease:
                 engine.reactor.lease_reads(self.fd)
             return True
         finally:
-            engine.lock.release()
+            lock.release()
 
     def wait(self, timeout_ms: int) -> None:
         """Wait for the waker or the descriptor; read the descriptor if it is ready."""

@@ -57,12 +57,14 @@ def _engine(reactor: Reactor, sock: socket.socket, owner: Owner, kind: SocketTyp
             accepted: bool) -> StreamEngine:
     sock.setblocking(False)
     name = {SocketType.PUSH: b"PUSH", SocketType.PULL: b"PULL"}[kind]
-    return StreamEngine(
+    engine = StreamEngine(
         reactor, sock, owner, NullMechanism(as_server=accepted, properties={"Socket-Type": name}),
         socket_type=int(kind), endpoint="socketpair", peer_address="", max_message_size=-1,
         handshake_ivl_ms=5000, heartbeat_ivl_ms=0, heartbeat_timeout_ms=-1, heartbeat_ttl_ms=0,
         zap_domain=b"", routing_id=b"", accepted=accepted,
     )
+    engine.start()  # (as the session does, once it holds the engine)
+    return engine
 
 
 def _until(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
@@ -181,3 +183,37 @@ def test_a_full_inbound_pipe_keeps_reads_small_and_the_backlog_bounded() -> None
         reactor.stop()
         a.close()
         b.close()
+
+
+def test_no_io_before_the_owner_holds_the_engine() -> None:
+    """A stream whose peer is already gone: the engine's first write fails. That must happen
+    in start(), after the owner has the engine -- failing in the constructor, it reported
+    engine_closed for an engine its owner did not hold yet, which the owner then kept as open
+    for ever (Context.term hung after connection resets)."""
+    reactor = Reactor(name="test-engine-no-io")
+    a, b = socket.socketpair()
+    b.close()  # the peer is gone: writing to ``a`` fails (EPIPE)
+    owner = Owner(hwm=0)
+    closed: list[StreamEngine] = []
+    owner.engine_closed = lambda engine, error: closed.append(engine)  # type: ignore[method-assign]
+    try:
+        def make() -> tuple[StreamEngine, int]:
+            sock = a
+            sock.setblocking(False)
+            engine = StreamEngine(
+                reactor, sock, owner, NullMechanism(as_server=False,
+                                                    properties={"Socket-Type": b"PUSH"}),
+                socket_type=int(SocketType.PUSH), endpoint="socketpair", peer_address="",
+                max_message_size=-1, handshake_ivl_ms=5000, heartbeat_ivl_ms=0,
+                heartbeat_timeout_ms=-1, heartbeat_ttl_ms=0, zap_domain=b"", routing_id=b"",
+            )
+            before_start = len(closed)
+            engine.start()
+            return engine, before_start
+
+        engine, closed_before_start = reactor.run_sync(make)
+        assert closed_before_start == 0, "the constructor wrote (and closed the engine)"
+        assert engine.closed and closed == [engine], "start() meets the dead peer and reports it"
+    finally:
+        reactor.stop()
+        a.close()
