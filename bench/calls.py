@@ -27,6 +27,8 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
+from .floor import broker_round, raise_fd_limit
+
 WORKLOADS = ("broker", "reqrep", "stream")
 TIMEOUT_MS = 10_000
 
@@ -92,26 +94,28 @@ def _socket(zmq: Any, ctx: Any, kind: int) -> Any:
     return sock
 
 
+def _connected(zmq: Any, ctx: Any, bound_kind: int, connecting_kind: int) -> tuple[Any, Any]:
+    """A socket bound to a random loopback port and one connected to it."""
+    bound = _socket(zmq, ctx, bound_kind)
+    port = bound.bind_to_random_port("tcp://127.0.0.1")
+    connecting = _socket(zmq, ctx, connecting_kind)
+    connecting.connect(f"tcp://127.0.0.1:{port}")
+    return bound, connecting
+
+
 def _broker(zmq: Any, ctx: Any, counter: CallCounter, size: int) -> int:
-    """``size`` DEALERs, 20 rounds; returns the round trips counted."""
+    """``size`` DEALERs, 20 rounds (bench.floor's); returns the round trips counted."""
     rounds = 20
+    raise_fd_limit()
+    if zmq.__name__ == "zmq":
+        ctx.set(zmq.MAX_SOCKETS, size + 64)
     router = _socket(zmq, ctx, zmq.ROUTER)
     router.setsockopt(zmq.BACKLOG, size)
     port = router.bind_to_random_port("tcp://127.0.0.1")
     dealers = [_socket(zmq, ctx, zmq.DEALER) for _ in range(size)]
     for dealer in dealers:
         dealer.connect(f"tcp://127.0.0.1:{port}")
-    body = b"D" * 16
-
-    def one_round() -> None:
-        for dealer in dealers:
-            dealer.send(body)
-        for _ in range(size):
-            router.send_multipart(router.recv_multipart())
-        for dealer in dealers:
-            if dealer.recv() != body:
-                raise SystemExit("bench.calls: broker: wrong echo")
-
+    one_round = broker_round(router, dealers, "bench.calls: broker")
     one_round()
     one_round()
     counter.counting = True
@@ -124,10 +128,7 @@ def _broker(zmq: Any, ctx: Any, counter: CallCounter, size: int) -> int:
 def _reqrep(zmq: Any, ctx: Any, counter: CallCounter, size: int) -> int:
     """``size`` round trips of 1 B; returns how many were counted."""
     warmup = 100
-    rep = _socket(zmq, ctx, zmq.REP)
-    port = rep.bind_to_random_port("tcp://127.0.0.1")
-    req = _socket(zmq, ctx, zmq.REQ)
-    req.connect(f"tcp://127.0.0.1:{port}")
+    rep, req = _connected(zmq, ctx, zmq.REP, zmq.REQ)
 
     def echo() -> None:
         for _ in range(warmup + size):
@@ -148,10 +149,7 @@ def _reqrep(zmq: Any, ctx: Any, counter: CallCounter, size: int) -> int:
 def _stream(zmq: Any, ctx: Any, counter: CallCounter, size: int) -> int:
     """``size`` messages of 1 B after a warm-up; returns how many were counted."""
     warmup = 1000
-    pull = _socket(zmq, ctx, zmq.PULL)
-    port = pull.bind_to_random_port("tcp://127.0.0.1")
-    push = _socket(zmq, ctx, zmq.PUSH)
-    push.connect(f"tcp://127.0.0.1:{port}")
+    pull, push = _connected(zmq, ctx, zmq.PULL, zmq.PUSH)
     go = threading.Event()
 
     def send() -> None:

@@ -33,7 +33,7 @@ import statistics
 import sys
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 SHORT = [bytes((0, size)) for size in range(256)]
@@ -362,23 +362,35 @@ def _zmq_broker(impl: str, peers: int) -> tuple[Any, list[Any], Any]:
     return router, dealers, lambda: ctx.destroy(linger=0)
 
 
-def broker(impl: str, peers: int, duration: float) -> dict[str, float]:
+def raise_fd_limit() -> None:
+    """The soft limit on open files up to the hard one (a broker with many peers)."""
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    router, dealers, close = (
-        _floor_broker(peers) if impl == "floor" else _zmq_broker(impl, peers)
-    )
+
+
+def broker_round(router: Any, dealers: Sequence[Any], label: str) -> Callable[[], None]:
+    """One round of the broker workload: every DEALER sends 16 B, the ROUTER echoes each
+    message, every DEALER receives its echo (checked)."""
     body = b"D" * 16
 
     def one_round() -> None:
         for dealer in dealers:
             dealer.send(body)
-        for _ in range(peers):
+        for _ in range(len(dealers)):
             router.send_multipart(router.recv_multipart())
         for dealer in dealers:
             if dealer.recv() != body:
-                raise SystemExit(f"broker/{impl}: wrong echo")
+                raise SystemExit(f"{label}: wrong echo")
 
+    return one_round
+
+
+def broker(impl: str, peers: int, duration: float) -> dict[str, float]:
+    raise_fd_limit()
+    router, dealers, close = (
+        _floor_broker(peers) if impl == "floor" else _zmq_broker(impl, peers)
+    )
+    one_round = broker_round(router, dealers, f"broker/{impl}")
     one_round()
     cpu = time.process_time()
     started = time.perf_counter()
