@@ -591,13 +591,13 @@ class Socket:
         return FINISHED_TRACKER if track else None
 
     def _send_message(self, msg: list[bytes], flags: int) -> None:
-        routing_send = self._routing.send
+        routing = self._routing  # (its send is looked up per try: attach and detach rebind it)
         process = self._process_commands
 
         def attempt() -> bool | None:
             if self._commands or self._closing_peers:
                 process()
-            return True if routing_send(msg) else None
+            return True if routing.send(msg) else None
 
         self._wait_for(attempt, flags, self._opts.sndtimeo, "send")
 
@@ -1187,8 +1187,8 @@ class ThreadSafeSocket(Socket):
         elif self._grouped:
             name = group.encode() if isinstance(group, str) else bytes(group or b"")
             msg.insert(0, name)
-        routing_send = self._routing.send
-        self._ts_wait(lambda: True if routing_send(msg) else None, flags, self._opts.sndtimeo,
+        routing = self._routing  # (its send is looked up per try, as in Socket._send_message)
+        self._ts_wait(lambda: True if routing.send(msg) else None, flags, self._opts.sndtimeo,
                       "send")
         return FINISHED_TRACKER if track else None
 

@@ -36,17 +36,24 @@ class Dealer(Routing):
         super().__init__(options)
         self._lb = LoadBalancer()
         self._fq = FairQueue()
-        if type(self) is Dealer:  # (REQ, a subclass, sends through its own send)
-            self.send = self._lb.send_ok  # type: ignore[method-assign]  # the hot path
+        self._bind_send()
+
+    def _bind_send(self) -> None:
+        # The hot path: the load balancer's sender for the peers attached now (not for REQ, a
+        # subclass that sends through its own send).
+        if type(self) is Dealer:
+            self.send = self._lb.sender()  # type: ignore[method-assign,assignment]
 
     def attach(self, peer: Peer) -> None:
         if peer not in self._lb.peers:
             self._lb.attach(peer)
             self._fq.attach(peer)
+            self._bind_send()
 
     def detach(self, peer: Peer) -> None:
         self._lb.detach(peer)
         self._fq.detach(peer)
+        self._bind_send()
         drop_queued(peer)
 
     def send(self, msg: Message) -> bool:

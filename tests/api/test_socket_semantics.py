@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import socket as pysocket
 import struct
+import threading
 import time
 from collections.abc import Iterator
 from types import ModuleType
@@ -347,6 +348,37 @@ def test_push_hwm_over_inproc_is_exact(impl: Impl) -> None:
     assert fill(push, module, [b"x"], 1000) == 10  # SNDHWM + RCVHWM: one shared inproc pipe
     assert len(drain(pull)) == 10
     push.send(b"after drain", module.NOBLOCK)
+
+
+def test_a_send_blocked_on_a_full_peer_goes_to_the_peer_that_replaces_it(impl: Impl) -> None:
+    """A PUSH whose only peer is full blocks in send; when that peer leaves and another
+    attaches, the waiting send goes to the new one (the wait follows the peers attached now)."""
+    module, _ctx = impl
+    push = make(impl, module.PUSH, sndhwm=2)
+    push.bind("inproc://replaced")
+    first = make(impl, module.PULL, rcvhwm=2)
+    first.connect("inproc://replaced")
+    assert fill(push, module, [b"x"], 1000) == 4
+    outcome: list[object] = []
+    done = threading.Event()
+
+    def blocked_send() -> None:
+        try:
+            push.send(b"late")
+            outcome.append("sent")
+        except Exception as exc:  # (reported by the assertion below)
+            outcome.append(exc)
+        done.set()
+
+    sender = threading.Thread(target=blocked_send, daemon=True)
+    sender.start()
+    assert not done.wait(QUIET_MS / 1000), "send did not block on the full peer"
+    first.close()
+    second = make(impl, module.PULL)
+    second.connect("inproc://replaced")
+    assert done.wait(TIMEOUT_MS / 1000) and outcome == ["sent"]
+    assert second.recv() == b"late"
+    sender.join(5)
 
 
 def test_push_hwm_over_tcp_raises_again(impl: Impl) -> None:

@@ -143,3 +143,70 @@ def test_feed_messages_checks_the_limit() -> None:
             encode_frame(0, b"ok") + b"\x02" + (6).to_bytes(8, "big"), out, lambda body, sink: None
         )
     assert out == [[b"ok"]]
+
+
+# Streams of single-frame messages where equal short frames repeat: feed_messages takes such
+# runs with strided slices (frames._take_run). Each stream mixes runs with what must end one.
+def _runs_of(size: int, count: int) -> list[list[bytes]]:
+    return [[bytes([(index + size) % 256]) * size] for index in range(count)]
+
+
+RUN_STREAMS = {
+    "one long run of 1 B": _runs_of(1, 1000),
+    "empty bodies": _runs_of(0, 700),
+    "255 B bodies": _runs_of(255, 300),
+    "the size changes": _runs_of(1, 40) + _runs_of(2, 40) + _runs_of(64, 40) + _runs_of(1, 300),
+    "a multipart message inside": [*_runs_of(3, 50), [b"a", b"b"], *_runs_of(3, 50)],
+    "a long frame inside": [*_runs_of(1, 30), [b"L" * 300], *_runs_of(1, 30)],
+    "body bytes that look like headers": [[b"\x00\x01"] for _ in range(100)]
+    + [[b"\x01"] for _ in range(100)],
+    "runs just under and over the minimum": _runs_of(1, 15) + _runs_of(2, 16) + _runs_of(3, 17),
+    "alternating sizes": [[b"x" * (1 + index % 2)] for index in range(200)],
+}
+
+
+@pytest.mark.parametrize("stream", list(RUN_STREAMS), ids=list(RUN_STREAMS))
+def test_feed_messages_takes_runs_of_equal_frames_exactly(stream: str) -> None:
+    messages = RUN_STREAMS[stream]
+    wire = b"".join(encode_message(msg) for msg in messages)
+    command = encode_frame(COMMAND, b"\x04PING\x00\x00")
+    cut_points = [0, 1, 2, 3, 17, len(wire) // 3, len(wire) // 2, len(wire) - 1, len(wire)]
+    for cut in cut_points:
+        # Whole, split anywhere (a run's last frame cut in two), and with a command after.
+        decoder = FrameDecoder()
+        out: list[list[bytes]] = []
+        commands: list[int] = []
+
+        def on_command(body: bytes, sink: list[list[bytes]], seen: list[int] = commands) -> None:
+            seen.append(len(sink))
+
+        for chunk in (wire[:cut], wire[cut:], command, wire):
+            decoder.feed_messages(chunk, out, on_command)
+        assert out == messages + messages, f"cut at {cut}"
+        assert commands == [len(messages)]
+        assert not decoder.pending
+    # Every message is its own list: a receiver may change one without touching another.
+    out = []
+    FrameDecoder().feed_messages(wire, out, lambda body, sink: None)
+    assert len({id(msg) for msg in out}) == len(out)
+
+
+def test_feed_messages_runs_one_byte_at_a_time_match_whole() -> None:
+    wire = b"".join(encode_message(msg) for msg in RUN_STREAMS["the size changes"])
+    whole: list[list[bytes]] = []
+    FrameDecoder().feed_messages(wire, whole, lambda body, sink: None)
+    bytewise: list[list[bytes]] = []
+    decoder = FrameDecoder()
+    for index in range(len(wire)):
+        decoder.feed_messages(wire[index : index + 1], bytewise, lambda body, sink: None)
+    assert bytewise == whole == RUN_STREAMS["the size changes"]
+
+
+def test_feed_messages_runs_respect_a_limit_a_short_frame_can_exceed() -> None:
+    # With MAXMSGSIZE below 255 every frame is checked, so a run cannot skip the check.
+    wire = b"".join(encode_message([b"x"]) for _ in range(50)) + encode_message([b"y" * 9])
+    decoder = FrameDecoder(max_frame_size=8)
+    out: list[list[bytes]] = []
+    with pytest.raises(ProtocolViolation, match="MAXMSGSIZE 8"):
+        decoder.feed_messages(wire, out, lambda body, sink: None)
+    assert out == [[b"x"]] * 50
