@@ -237,17 +237,22 @@ class FrameDecoder:
         try:
             while True:
                 # The common case: whole single-frame messages with short bodies (flags 0),
-                # taken a run of equal ones at a time where they repeat, else one by one in a
-                # tight loop (for _RUN_RETRY frames' worth of bytes before the next try).
+                # taken a run of equal ones at a time where they repeat (when the chunk can hold
+                # a run), else one by one in a tight loop (for _RUN_RETRY frames' worth of
+                # bytes before the next try).
                 while (
                     short_fast and not msg and end_of_data - pos >= 2 and not data[pos]
                     and pos + 2 + data[pos + 1] <= end_of_data
                 ):
-                    after_run = _take_run(data, pos, end_of_data, out.extend)
-                    if after_run:
-                        pos = after_run
-                        continue
-                    bound = min(end_of_data, pos + _RUN_RETRY * (data[pos + 1] + 2))
+                    stride = data[pos + 1] + 2
+                    if end_of_data - pos < _RUN_MIN * stride:
+                        bound = end_of_data
+                    else:
+                        after_run = _take_run(data, pos, end_of_data, out.extend)
+                        if after_run:
+                            pos = after_run
+                            continue
+                        bound = min(end_of_data, pos + _RUN_RETRY * stride)
                     while bound - pos >= 2 and not data[pos]:
                         end = pos + 2 + data[pos + 1]
                         if end > end_of_data:
