@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import struct
 
 _ALPHABET = (
     b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#"
@@ -14,9 +13,7 @@ _BASE85_ALPHABET = (
     b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~"
 )
 _BASE85_TO_Z85 = bytes.maketrans(_BASE85_ALPHABET, _ALPHABET)
-_DECODE = [-1] * 256
-for _index, _char in enumerate(_ALPHABET):
-    _DECODE[_char] = _index
+_Z85_TO_BASE85 = bytes.maketrans(_ALPHABET, _BASE85_ALPHABET)
 
 
 def encode(rawbytes: bytes) -> bytes:
@@ -38,19 +35,25 @@ def decode(z85bytes: bytes | str) -> bytes:
         text = bytes(z85bytes)
     if len(text) % 5:
         raise ValueError(f"Z85 decode: length must be a multiple of 5, got {len(text)}")
-    out = bytearray()
+    if text.translate(None, _ALPHABET):  # (what is left is not Z85)
+        offset = next(i for i, char in enumerate(text) if char not in _ALPHABET)
+        # The character itself is not shown: the text may be a secret key.
+        raise ValueError(f"Z85 decode: invalid character at offset {offset}")
+    try:
+        return base64.b85decode(text.translate(_Z85_TO_BASE85))
+    except ValueError:
+        raise ValueError(f"Z85 decode: block at offset {_overflow(text)} exceeds 32 bits") from None
+
+
+def _overflow(text: bytes) -> int:
+    """The offset of the first 5-character block whose value exceeds 32 bits."""
     for start in range(0, len(text), 5):
         value = 0
-        for offset in range(5):
-            digit = _DECODE[text[start + offset]]
-            if digit < 0:
-                # The character itself is not shown: the text may be a secret key.
-                raise ValueError(f"Z85 decode: invalid character at offset {start + offset}")
-            value = value * 85 + digit
+        for char in text[start : start + 5]:
+            value = value * 85 + _ALPHABET.index(char)
         if value > 0xFFFFFFFF:
-            raise ValueError(f"Z85 decode: block at offset {start} exceeds 32 bits")
-        out += struct.pack(">I", value)
-    return bytes(out)
+            return start
+    return -1
 
 
 def curve_keypair() -> tuple[bytes, bytes]:

@@ -47,12 +47,21 @@ def test_encode_bad_length(raw: bytes) -> None:
         b"Hello orld",
         "Hellö",
         b"Hello~orld",
+        b"Hello_orld",  # (~ _ ; ` | are base85's RFC 1924 digits, not Z85's)
+        b"Hello;orld",
         b"%%%%%",
     ],  # %%%%% is 85**5-1 > 2**32-1
 )
 def test_decode_invalid(text: bytes | str) -> None:
     with pytest.raises(ValueError):
         z85.decode(text)
+
+
+def test_decode_errors_name_the_offset_not_the_character() -> None:
+    with pytest.raises(ValueError, match="invalid character at offset 7$"):
+        z85.decode(b"HelloWo|ld")
+    with pytest.raises(ValueError, match="block at offset 5 exceeds 32 bits"):
+        z85.decode(b"00000%%%%%")
 
 
 def test_keypair_and_public_are_consistent() -> None:
