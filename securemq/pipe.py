@@ -160,12 +160,16 @@ class Pipe:
     """
 
     __slots__ = (
-        "_queue", "closed", "direct", "dropped", "hwm", "messages", "reader_wake", "ready_hook",
-        "wire_bytes", "writer_wake",
+        "_queue", "closed", "direct", "dropped", "hwm", "messages", "queue", "reader_wake",
+        "ready_hook", "wire_bytes", "writer_wake",
     )
 
     def __init__(self, hwm: int = 1000) -> None:
         self._queue: deque[Message] = deque()
+        # The same deque, for others to look at (cheap emptiness checks over many pipes; the
+        # fair queue looks on every receive, so an attribute, not a property). Only this
+        # class's methods change it, through _queue (which a subclass's queue may not be).
+        self.queue: deque[Message] = self._queue
         self.hwm = hwm
         self.reader_wake: Callable[[], None] = _nothing
         self.writer_wake: Callable[[], None] = _nothing
@@ -188,11 +192,6 @@ class Pipe:
 
     def __len__(self) -> int:
         return len(self._queue)
-
-    @property
-    def queue(self) -> deque[Message]:
-        """The queue itself, for cheap emptiness checks over many pipes (read-only use)."""
-        return self._queue
 
     def writable(self) -> bool:
         return not self.closed and (self.hwm <= 0 or len(self._queue) < self.hwm)

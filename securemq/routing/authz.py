@@ -304,8 +304,8 @@ class _ReadOnlyInbound(Pipe):
         self._purge()
         return super().readable()
 
-    @property
-    def queue(self) -> Any:
+    @property  # (over Pipe's plain attribute: the fair queue's look purges first)
+    def queue(self) -> Any:  # type: ignore[override]
         self._purge()
         return self._queue
 

@@ -58,7 +58,7 @@ def test_decode_invalid(text: bytes | str) -> None:
 
 
 def test_decode_errors_name_the_offset_not_the_character() -> None:
-    with pytest.raises(ValueError, match="invalid character at offset 7$"):
+    with pytest.raises(ValueError, match=r"invalid character at offset 7$"):
         z85.decode(b"HelloWo|ld")
     with pytest.raises(ValueError, match="block at offset 5 exceeds 32 bits"):
         z85.decode(b"00000%%%%%")
