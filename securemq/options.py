@@ -303,12 +303,22 @@ class CurveServerKeyList:
 
 
 def option_name(code: int) -> str:
+    name = _NAMES.get(code)
+    if name is not None:
+        return name
     if code in _OWN_NAMES:
-        return _OWN_NAMES[code]
-    try:
-        return SocketOption(code).name
-    except ValueError:
-        return str(code)
+        name = _OWN_NAMES[code]
+    else:
+        try:
+            name = SocketOption(code).name
+        except ValueError:
+            return str(code)  # (not kept: any int may come here)
+    _NAMES[int(code)] = name
+    return name
+
+
+# Option names already looked up (every setsockopt names its option; an enum lookup is slow).
+_NAMES: dict[int, str] = {}
 
 
 def _defaults() -> dict[str, Any]:

@@ -352,7 +352,8 @@ class Socket:
 
     # -- options --------------------------------------------------------------------------
     def setsockopt(self, option: int, value: Any) -> None:
-        self._check_open(f"setsockopt({option_name(option)})")
+        if self._closed:  # (the message is built only when it is needed)
+            self._check_open(f"setsockopt({option_name(option)})")
         code = int(option)
         if code in (SocketOption.SUBSCRIBE, SocketOption.UNSUBSCRIBE):
             topic = value
@@ -384,7 +385,8 @@ class Socket:
         self._routing.options_changed()
 
     def getsockopt(self, option: int) -> Any:
-        self._check_open(f"getsockopt({option_name(option)})")
+        if self._closed:  # (the message is built only when it is needed)
+            self._check_open(f"getsockopt({option_name(option)})")
         code = int(option)
         if code == SocketOption.TYPE:
             return int(self._type)
@@ -801,7 +803,8 @@ class Socket:
         self._monitor.emit(event, value, endpoint)
 
     def bind(self, addr: str) -> Any:
-        self._check_open(f"bind({addr!r})")
+        if self._closed:  # (the message is built only when it is needed)
+            self._check_open(f"bind({addr!r})")
         if isinstance(addr, bytes):
             addr = addr.decode()
         if not isinstance(addr, str):
@@ -864,7 +867,8 @@ class Socket:
         raise ZMQBindError("Could not bind socket to random port.")
 
     def connect(self, addr: str) -> Any:
-        self._check_open(f"connect({addr!r})")
+        if self._closed:  # (the message is built only when it is needed)
+            self._check_open(f"connect({addr!r})")
         if isinstance(addr, bytes):
             addr = addr.decode()
         if not isinstance(addr, str):
@@ -905,14 +909,16 @@ class Socket:
                 # of the reactor later (close, disconnect, ...) runs after it, in order.
                 self._session_posted = True
                 self._hub.post(lambda: self._io().connect(ep, opts, peer))
-        self._connect_eps[str(ep)] = ep.transport
-        self._last_endpoint = str(ep).encode()
+        text = str(ep)
+        self._connect_eps[text] = ep.transport
+        self._last_endpoint = text.encode()
         # As libzmq, the pipe is attached inside connect(): a SUB's subscriptions go out now.
         self._process_commands()
-        return _BindResult(self, str(ep), connect=True)
+        return _BindResult(self, text, connect=True)
 
     def unbind(self, addr: str) -> None:
-        self._check_open(f"unbind({addr!r})")
+        if self._closed:  # (the message is built only when it is needed)
+            self._check_open(f"unbind({addr!r})")
         if isinstance(addr, bytes):
             addr = addr.decode()
         kind = self._bound.pop(addr, None)
@@ -924,7 +930,8 @@ class Socket:
         self._hub.call(lambda: self._io().unbind(addr))
 
     def disconnect(self, addr: str) -> None:
-        self._check_open(f"disconnect({addr!r})")
+        if self._closed:  # (the message is built only when it is needed)
+            self._check_open(f"disconnect({addr!r})")
         if isinstance(addr, bytes):
             addr = addr.decode()
         kind = self._connect_eps.pop(addr, None)

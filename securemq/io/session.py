@@ -257,7 +257,7 @@ class SocketSession:
                       peer_addr: str, *, listener: Listener | None = None,
                       connecter: Connecter | None = None) -> StreamEngine:
         tcp.tune(sock, tuning=tcp.Tuning.of(opts), accepted=listener is not None)
-        notify_gone = opts.router_notify & RouterNotify.DISCONNECT
+        notify_gone = opts.router_notify & _NOTIFY_DISCONNECT
         engine = StreamEngine(
             self.reactor, sock, self, make_mechanism(opts, self._zap_settings(opts)),
             socket_type=self.socket_type, endpoint=endpoint, peer_address=peer_addr,
@@ -481,10 +481,15 @@ def _nothing() -> None:
     return None
 
 
+# ROUTER_NOTIFY's bits as ints: ``int & Flag`` builds a Flag member (an enum call) each time.
+_NOTIFY_CONNECT = int(RouterNotify.CONNECT)
+_NOTIFY_DISCONNECT = int(RouterNotify.DISCONNECT)
+
+
 def _notify_connect(peer: Peer, opts: SocketOptions) -> None:
     """ROUTER_NOTIFY connect: an empty message from the peer, after every handshake (libzmq
     stream_engine_base_t::mechanism_ready)."""
-    if opts.router_notify & RouterNotify.CONNECT:
+    if opts.router_notify & _NOTIFY_CONNECT:
         peer.inbound.force_write([b""])
 
 

@@ -18,9 +18,11 @@ the attempt fails and is retried); on, host names resolve to IPv6 with IPv4 mapp
 
 from __future__ import annotations
 
+import _socket
 import errno
 import socket
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -194,6 +196,11 @@ def open_socket_options(sock: socket.socket, tuning: Tuning) -> None:
 IPC_SNDBUF = 1 << 20
 
 
+# A socket's address family as the int the OS gave (socket.socket.family converts it to an
+# AddressFamily member on every read, an enum lookup; the connection path reads it three times).
+raw_family: Callable[[socket.socket], int] = _socket.socket.family.__get__
+
+
 def tune(sock: socket.socket, *, keepalive: int = -1, sndbuf: int = -1, rcvbuf: int = -1,
          tuning: Tuning | None = None, accepted: bool = False) -> None:
     """Options every ZMTP stream gets: no Nagle (we batch ourselves), keepalives, buffers, and
@@ -201,7 +208,8 @@ def tune(sock: socket.socket, *, keepalive: int = -1, sndbuf: int = -1, rcvbuf: 
     sets them on every accepted socket."""
     if tuning is not None:
         keepalive, sndbuf, rcvbuf = tuning.keepalive, tuning.sndbuf, tuning.rcvbuf
-    if sock.family in (socket.AF_INET, socket.AF_INET6):
+    family = raw_family(sock)
+    if family in (socket.AF_INET, socket.AF_INET6):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if keepalive >= 0:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, keepalive)
@@ -215,7 +223,7 @@ def tune(sock: socket.socket, *, keepalive: int = -1, sndbuf: int = -1, rcvbuf: 
                     set_tos(sock, tuning.tos)
                 if tuning.priority and sys.platform.startswith("linux"):
                     sock.setsockopt(socket.SOL_SOCKET, _SO_PRIORITY, tuning.priority)
-    if sndbuf <= 0 and sock.family == socket.AF_UNIX:
+    if sndbuf <= 0 and family == socket.AF_UNIX:
         # Unix stream sockets get no buffer autotuning: with the default (about 200 KiB, counted
         # with per-packet overhead) sender and receiver take turns after a few dozen messages.
         sndbuf = IPC_SNDBUF
@@ -237,7 +245,7 @@ def _keepalive_details(sock: socket.socket, tuning: Tuning) -> None:
 
 def peer_address(sock: socket.socket) -> str:
     """The peer's IP text (ZAP address, Peer-Address); for ipc 'localhost:uid:gid:pid'."""
-    if sock.family == socket.AF_UNIX:
+    if raw_family(sock) == socket.AF_UNIX:
         import struct
 
         try:
