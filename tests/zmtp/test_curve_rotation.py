@@ -76,16 +76,17 @@ def test_a_key_outside_the_set_is_refused_without_naming_any_key() -> None:
 
 
 def test_every_key_is_tried_whichever_one_matches(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No early exit: the work on HELLO (one box open per key) does not say which key matched."""
+    """No early exit: the work on HELLO (one key agreement and one box open per key) does not
+    say which key matched."""
     calls: list[int] = []
-    real_open = curve.crypto_box_open
+    real_open = curve._open_afternm
 
-    def counting_open(box: bytes, nonce: bytes, pk: bytes, sk: bytes) -> bytes:
+    def counting_open(box: bytes, nonce: bytes, key: bytes) -> bytes:
         if nonce.startswith(curve.NONCE_HELLO):
             calls.append(1)
-        return real_open(box, nonce, pk, sk)
+        return real_open(box, nonce, key)
 
-    monkeypatch.setattr(curve, "crypto_box_open", counting_open)
+    monkeypatch.setattr(curve, "_open_afternm", counting_open)
     pairs = [(NEW_PUB, NEW_SEC), (OLD_PUB, OLD_SEC), (OTHER_PUB, OTHER_SEC)]
     for key in (NEW_PUB, OLD_PUB, OTHER_PUB):
         calls.clear()
@@ -117,15 +118,15 @@ def test_initiate_must_vouch_for_the_key_hello_opened_with(
     """A client that says HELLO to the old key and then vouches for the new one is refused."""
     c = client(OLD_PUB)
     s = rotating_server((NEW_PUB, NEW_SEC), (OLD_PUB, OLD_SEC))
-    real_open = curve.crypto_box_open
+    real_open = curve._open_afternm
 
-    def swap_after_welcome(box: bytes, nonce: bytes, pk: bytes, sk: bytes) -> bytes:
-        plain = real_open(box, nonce, pk, sk)
+    def swap_after_welcome(box: bytes, nonce: bytes, key: bytes) -> bytes:
+        plain = real_open(box, nonce, key)
         if nonce.startswith(curve.NONCE_WELCOME):
             c._server_key = NEW_PUB  # the vouch now names the new key
         return plain
 
-    monkeypatch.setattr(curve, "crypto_box_open", swap_after_welcome)
+    monkeypatch.setattr(curve, "_open_afternm", swap_after_welcome)
     with pytest.raises(ProtocolViolation) as info:
         pump_mechanisms(c, s)
     assert info.value.value == CRYPTO

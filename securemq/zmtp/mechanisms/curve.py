@@ -12,7 +12,9 @@ How this works. Long-term keys: client C/c, server S/s; short-term (per connecti
 
 ``n`` is an 8-byte big-endian counter (ours starts at 1; the peer's must strictly increase). The
 full 24-byte nonces are a 16-byte (short nonce) or 8-byte (long nonce) prefix plus that value.
-The shared key C'/S' is precomputed once (``beforenm``) for INITIATE, READY and all traffic.
+The shared key C'/S' is precomputed once (``beforenm``) for INITIATE, READY and all traffic,
+and so is C'/S for HELLO and WELCOME (one scalar multiplication fewer per side than libzmq,
+which boxes and opens those two with the long-term key each time).
 Every crypto failure (a box that does not open, a cookie or vouch that does not match, an
 all-zero key) is ``ProtocolViolation(ZMTP_CRYPTOGRAPHIC)``; lengths and names are checked first
 with the same codes as libzmq. Secrets never appear in messages.
@@ -226,6 +228,7 @@ class CurveMechanism(Mechanism):
         self._nonce = 1  # our short-nonce counter
         self._peer_nonce = 0  # highest short nonce seen from the peer
         self._precom = b""  # beforenm(peer short-term public, our short-term secret)
+        self._hello_key = b""  # beforenm of C' and S (HELLO and WELCOME)
         # Reusable buffers C writes boxes into: one to open, one to seal (each used under the
         # connection's lock, but reading and sending must not share one).
         self._scratch = _FAST.new_scratch() if _FAST is not None else None
@@ -380,7 +383,8 @@ class CurveMechanism(Mechanism):
 
     def _hello(self) -> bytes:
         short = self._next_short_nonce()
-        box = crypto_box(bytes(64), NONCE_HELLO + short, self._server_key, self._short_secret)
+        self._hello_key = crypto_box_beforenm(self._server_key, self._short_secret)
+        box = _box_afternm(bytes(64), NONCE_HELLO + short, self._hello_key)
         return (
             HELLO_PREFIX + HELLO_VERSION + bytes(HELLO_PADDING) + self._short_public + short + box
         )
@@ -392,12 +396,11 @@ class CurveMechanism(Mechanism):
                 ProtocolError.ZMTP_MALFORMED_COMMAND_WELCOME,
             )
         try:
-            plaintext = crypto_box_open(
-                body[24:], NONCE_WELCOME + body[8:24], self._server_key, self._short_secret
-            )
+            plaintext = _open_afternm(body[24:], NONCE_WELCOME + body[8:24], self._hello_key)
         except CryptoError:
             raise _crypto_failure("WELCOME box does not open (wrong server key?)") from None
         self.server_key_status = ServerKeyStatus.CONFIRMED
+        self._hello_key = b""  # (done with: HELLO and WELCOME are behind us)
         self._peer_short, cookie = plaintext[:32], plaintext[32:128]
         self._precom = crypto_box_beforenm(self._peer_short, self._short_secret)
         vouch_nonce = bytes(self._random(16))
@@ -451,11 +454,12 @@ class CurveMechanism(Mechanism):
         matched: tuple[bytes, bytes] | None = None
         for pair in self._keypairs:
             try:
-                crypto_box_open(box, nonce, client_short, pair[1])
+                shared = crypto_box_beforenm(client_short, pair[1])
+                _open_afternm(box, nonce, shared)
             except CryptoError:
                 continue
             if matched is None:
-                matched = pair
+                matched, self._hello_key = pair, shared
         if matched is None:
             if len(self._keypairs) == 1:
                 raise _crypto_failure("HELLO box does not open (wrong server key?)")
@@ -476,12 +480,10 @@ class CurveMechanism(Mechanism):
             self._peer_short + self._short_secret, NONCE_COOKIE + cookie_nonce, self._cookie_key
         )
         welcome_nonce = bytes(self._random(16))
-        box = crypto_box(
-            self._short_public + cookie,
-            NONCE_WELCOME + welcome_nonce,
-            self._peer_short,
-            self._secret,
+        box = _box_afternm(
+            self._short_public + cookie, NONCE_WELCOME + welcome_nonce, self._hello_key
         )
+        self._hello_key = b""  # (done with: HELLO and WELCOME are behind us)
         return WELCOME_PREFIX + welcome_nonce + box
 
     def _on_initiate(self, body: bytes) -> None:
