@@ -17,13 +17,15 @@ from .runner import CaseResult
 
 Judged = Literal["ratio", "securemq", "flat"]
 
-_STREAM = ("CPU per message: securemq's sender 0.8-1.2 µs, its receiver 0.7-0.9 (pyzmq's "
-           "0.3-0.5); 1.3x needs <= 0.7 per end, the floor spends 0.2-0.25 (bench.floor)")
-_BROKER = ("~80 Python calls and 80-90 µs CPU per round trip against a budget of ~30 µs, 20-30 "
-           "of them the kernel's: only one thread reading, routing and writing (the floor's "
-           "shape, 23 µs) fits")
-_CONNECT = ("650-780 Python calls per connection per side (accept, engine, handshake, close), "
-            "no step above 5%; each securemq side adds 300-380 µs of CPU")
+_STREAM = ("CPU per message, startup excluded: securemq's sender 0.45-0.6 µs on the caller and "
+           "0.25 on the reactor, taking turns under the GIL; pyzmq's 0.5-0.6 on its thread "
+           "with libzmq's I/O thread in parallel; receivers 0.5-0.6 vs 0.3-0.4. 1.3x needs "
+           "<= ~0.4 per end in all; the floor spends 0.2-0.25 (bench.floor)")
+_BROKER = ("62-67 Python calls and 46-71 µs CPU per round trip (pyzmq 26-37) against a budget "
+           "of ~30 µs, 20-30 of them the kernel's: only one thread reading, routing and "
+           "writing (the floor's shape, 23 µs) fits")
+_CONNECT = ("~700 Python calls per connection (both ends), no step above 5%; NULL user time "
+            "per connection: client 330-380 µs vs 146, server 290-320 vs 70")
 
 
 @dataclass(frozen=True)
