@@ -20,13 +20,20 @@ import os
 import select
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from itertools import repeat, starmap
 
 Message = list[bytes]
 
 
 def _nothing() -> None:
     return None
+
+
+def _pop_front(queue: deque[Message], count: int) -> Iterator[Message]:
+    """The first ``count`` messages of ``queue``, popped as the iterator is consumed: the calls
+    are made by ``starmap`` in C (half the cost of a comprehension per message)."""
+    return starmap(queue.popleft, repeat((), count))
 
 
 def _wakeup_fds(kind: str) -> tuple[int, int]:
@@ -272,8 +279,7 @@ class Pipe:
             queue.extend(backlog)
             backlog.clear()
         else:
-            popleft = backlog.popleft
-            queue.extend([popleft() for _ in range(taken)])
+            queue.extend(list(_pop_front(backlog, taken)))
         self._queued(taken, was_empty)
 
     def _queued(self, taken: int, was_empty: bool) -> None:
@@ -306,8 +312,7 @@ class Pipe:
         # Only this reader pops, so taking exactly the count seen is safe while the writer
         # appends (which can only make the pipe look fuller than it was).
         count = min(limit, len(queue))
-        popleft = queue.popleft
-        out = [popleft() for _ in range(count)]
+        out = list(_pop_front(queue, count))
         hwm = self.hwm
         if out and hwm > 0 and len(queue) <= hwm >> 1 < len(queue) + count:
             self.writer_wake()
