@@ -350,21 +350,25 @@ def test_push_hwm_over_inproc_is_exact(impl: Impl) -> None:
     push.send(b"after drain", module.NOBLOCK)
 
 
-def test_a_send_blocked_on_a_full_peer_goes_to_the_peer_that_replaces_it(impl: Impl) -> None:
-    """A PUSH whose only peer is full blocks in send; when that peer leaves and another
-    attaches, the waiting send goes to the new one (the wait follows the peers attached now)."""
+@pytest.mark.parametrize("pair", ["PUSH-PULL", "DEALER-DEALER"])
+def test_a_send_blocked_on_a_full_peer_goes_to_the_peer_that_replaces_it(impl: Impl,
+                                                                         pair: str) -> None:
+    """A PUSH (or DEALER) whose only peer is full blocks in send; when that peer leaves and
+    another attaches, the waiting send goes to the new one (the wait follows the peers
+    attached now)."""
     module, _ctx = impl
-    push = make(impl, module.PUSH, sndhwm=2)
-    push.bind("inproc://replaced")
-    first = make(impl, module.PULL, rcvhwm=2)
-    first.connect("inproc://replaced")
-    assert fill(push, module, [b"x"], 1000) == 4
+    sender_type, receiver_type = (getattr(module, name) for name in pair.split("-"))
+    sending = make(impl, sender_type, sndhwm=2)
+    sending.bind(f"inproc://replaced-{pair}")
+    first = make(impl, receiver_type, rcvhwm=2)
+    first.connect(f"inproc://replaced-{pair}")
+    assert fill(sending, module, [b"x"], 1000) == 4
     outcome: list[object] = []
     done = threading.Event()
 
     def blocked_send() -> None:
         try:
-            push.send(b"late")
+            sending.send(b"late")
             outcome.append("sent")
         except Exception as exc:  # (reported by the assertion below)
             outcome.append(exc)
@@ -374,8 +378,8 @@ def test_a_send_blocked_on_a_full_peer_goes_to_the_peer_that_replaces_it(impl: I
     sender.start()
     assert not done.wait(QUIET_MS / 1000), "send did not block on the full peer"
     first.close()
-    second = make(impl, module.PULL)
-    second.connect("inproc://replaced")
+    second = make(impl, receiver_type)
+    second.connect(f"inproc://replaced-{pair}")
     assert done.wait(TIMEOUT_MS / 1000) and outcome == ["sent"]
     assert second.recv() == b"late"
     sender.join(5)
