@@ -95,6 +95,52 @@ def test_ten_thousand_messages_in_order(pair: Pair, smq_binds: bool, direction: 
     assert not receiver.poll(50), "more messages than were sent"
 
 
+def _mixed_stream(count: int) -> list[list[bytes]]:
+    """Runs of equal short frames (what the decoder takes with strided slices: 1, 15, 16, 17,
+    200 and 1,000 in a row, several sizes) broken by multipart messages and long frames; every
+    message numbered, so a lost, doubled or reordered one shows."""
+    shapes = [(1000, 1), (17, 3), (16, 0), (15, 2), (200, 64), (1, 255), (300, 1)]
+    out: list[list[bytes]] = []
+    index = 0
+    while len(out) < count:
+        run, size = shapes[index % len(shapes)]
+        for _ in range(run):
+            number = len(out).to_bytes(4, "big")
+            out.append([(number * 64)[:size]] if size >= 4 else [bytes([len(out) % 251]) * size])
+        if index % 3 == 0:
+            out.append([b"multi", len(out).to_bytes(4, "big")])
+        if index % 5 == 0:
+            out.append([len(out).to_bytes(4, "big") * 100])  # a long (> 255 B) frame
+        index += 1
+    return out[:count]
+
+
+@pytest.mark.parametrize("direction", _DIRECTIONS)
+def test_a_stream_of_mixed_shapes_arrives_exactly(pair: Pair, smq_binds: bool,
+                                                  direction: str) -> None:
+    """Whatever the sender batches into its writes and wherever the reads cut them, every
+    message arrives once, whole and in order (the receiving decoder's runs of equal frames)."""
+    sender, receiver = _ends(pair, smq_binds, direction)
+    messages = _mixed_stream(20_000)
+    errors: list[BaseException] = []
+
+    def produce() -> None:
+        try:
+            for msg in messages:
+                sender.send_multipart(msg)
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=produce, daemon=True)
+    thread.start()
+    for index, want in enumerate(messages):
+        got = receiver.recv_multipart()
+        assert got == want, f"message {index}"
+    thread.join(10)
+    assert not errors, errors
+    assert not receiver.poll(50), "more messages than were sent"
+
+
 def test_ten_thousand_pair_messages_both_ways_interleaved(pair: Pair, smq_binds: bool) -> None:
     """Both directions at once on one PAIR connection; the pyzmq side reads in batches."""
     s, p = pair.make(securemq.PAIR, zmq.PAIR, smq_binds)
