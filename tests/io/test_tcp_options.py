@@ -513,11 +513,25 @@ def negotiations_for(proxy: Socks5Proxy, port: int) -> list[dict[str, Any]]:
             if record.get("request", (b"", "", 0))[2] == port]
 
 
+def the_negotiation(proxy: Socks5Proxy, port: int) -> dict[str, Any]:
+    """What our socket said to the proxy: one negotiation, or several identical ones. (About one
+    run in twenty on the 2-core CI machine, securemq's first ZMTP handshake through the tunnel
+    failed with EPIPE -- the proxy's side had closed -- and the dial was retried, with the same
+    negotiation; what closes that first tunnel is not known yet. A retry must say the same.)"""
+    records = negotiations_for(proxy, port)
+    assert records, "the socket never asked the proxy for its endpoint"
+    first = records[0]
+    for record in records[1:]:
+        assert {k: v for k, v in record.items() if k != "tunnel"} == {
+            k: v for k, v in first.items() if k != "tunnel"}, "a retry said something else"
+    return first
+
+
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
 def test_socks5_proxy_without_auth(impl: Impl, proxy: Socks5Proxy, host: str) -> None:
     router, _dealer, port = through_proxy_to_port(impl, proxy, host)
     assert router.recv_multipart() == [b"via-proxy", b"hello through SOCKS"]
-    (record,) = negotiations_for(proxy, port)
+    record = the_negotiation(proxy, port)
     assert record["greeting"] == b"\x05\x01\x00"  # one method: no authentication
     # A numeric address goes as IPv4 (ATYP 1), a name as a domain (ATYP 3) the proxy resolves.
     atyp = 1 if host == "127.0.0.1" else 3
@@ -529,7 +543,7 @@ def test_socks5_proxy_with_username_and_password(impl: Impl, auth_proxy: Socks5P
                                                   socks_username=b"alice",
                                                   socks_password=b"s3cret")
     assert router.recv_multipart() == [b"via-proxy", b"hello through SOCKS"]
-    (record,) = negotiations_for(auth_proxy, port)
+    record = the_negotiation(auth_proxy, port)
     assert record["greeting"] == b"\x05\x01\x02"  # one method: username/password
     assert record["auth"] == (1, b"alice", b"s3cret")
 
